@@ -1,0 +1,307 @@
+use burn::tensor::module::{attention, linear};
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::Tensor;
+
+use crate::{check_shape, AttentionError, KvCache, Result};
+
+/// Sizes of one attention module (the reference's `MultiHeadAttention.__init__` arguments).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttentionConfig {
+    /// Model width E (input and output size).
+    pub emsize: usize,
+    /// Query heads H.
+    pub nhead: usize,
+    /// K/V heads; `nhead / share_kv_across_n_heads` in the reference.
+    pub nhead_kv: usize,
+    /// Key (and query) head size.
+    pub d_k: usize,
+    /// Value head size.
+    pub d_v: usize,
+    /// Scale of QKᵀ; `None` is 1/√d_k.
+    pub softmax_scale: Option<f64>,
+    /// Dropout probability as configured; never applied (inference only).
+    pub dropout_p: f64,
+}
+
+impl AttentionConfig {
+    /// The TabPFN v2 layout: `d_k = d_v = E / H`, one K/V head per query head.
+    pub fn standard(emsize: usize, nhead: usize) -> Result<Self> {
+        if nhead == 0 || emsize % nhead != 0 {
+            return Err(AttentionError::Config(format!(
+                "emsize ({emsize}) must be a positive multiple of nhead ({nhead})"
+            )));
+        }
+        Ok(Self {
+            emsize,
+            nhead,
+            nhead_kv: nhead,
+            d_k: emsize / nhead,
+            d_v: emsize / nhead,
+            softmax_scale: None,
+            dropout_p: 0.0,
+        })
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.nhead == 0 || self.nhead_kv == 0 || self.nhead % self.nhead_kv != 0 {
+            return Err(AttentionError::Config(format!(
+                "nhead ({}) must be a positive multiple of nhead_kv ({})",
+                self.nhead, self.nhead_kv
+            )));
+        }
+        if self.emsize == 0 || self.d_k == 0 || self.d_v == 0 {
+            return Err(AttentionError::Config(format!(
+                "emsize, d_k and d_v must be positive (got {}, {}, {})",
+                self.emsize, self.d_k, self.d_v
+            )));
+        }
+        Ok(())
+    }
+
+    fn scale(&self) -> f64 {
+        self.softmax_scale
+            .unwrap_or_else(|| (1.0 / self.d_k as f64).sqrt())
+    }
+}
+
+/// The attention's parameters exactly as the checkpoint stores them.
+///
+/// Exactly one of `w_qkv` or `w_q` is set, as in the reference's `set_parameters`:
+/// * `w_qkv [3, H, Dk, E]` (every TabPFN v2 checkpoint), or
+/// * `w_q [1, H, Dk, E]` with either `w_kv [2, Hkv, Dk, E]` or `w_k [Hkv, Dk, E]` +
+///   `w_v [Hkv, Dv, E]`.
+///
+/// `w_out` is `[H, Dv, E]`.
+#[derive(Debug, Clone, Default)]
+pub struct AttentionWeights {
+    pub w_qkv: Option<Tensor<4>>,
+    pub w_q: Option<Tensor<4>>,
+    pub w_kv: Option<Tensor<4>>,
+    pub w_k: Option<Tensor<3>>,
+    pub w_v: Option<Tensor<3>>,
+    pub w_out: Option<Tensor<3>>,
+}
+
+/// Which K/V heads a projection produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvHeads {
+    /// All `nhead_kv` heads (self-attention and plain cross-attention).
+    All,
+    /// Head 0 only, later shared by every query head (`reuse_first_head_kv` /
+    /// `only_cache_first_head_kv` in the reference).
+    First,
+}
+
+/// TabPFN's multi-head attention. Weights are kept as matmul-ready `[in, out]` matrices.
+#[derive(Debug, Clone)]
+pub struct MultiHeadAttention {
+    config: AttentionConfig,
+    /// `[E, H·Dk]`: column `h·Dk + d` is the query weight of head h, dim d.
+    w_q: Tensor<2>,
+    /// `[E, Hkv·Dk]`.
+    w_k: Tensor<2>,
+    /// `[E, Hkv·Dv]`.
+    w_v: Tensor<2>,
+    /// `[H·Dv, E]`.
+    w_out: Tensor<2>,
+}
+
+/// `[heads, d, E]` (the checkpoint's contraction-last layout) → `[E, heads·d]`.
+fn to_in_out(w: Tensor<3>) -> Tensor<2> {
+    let [h, d, e] = w.dims();
+    w.reshape([h * d, e]).transpose()
+}
+
+impl MultiHeadAttention {
+    /// Builds the module from checkpoint tensors, checking every shape against `config`.
+    pub fn new(config: AttentionConfig, weights: AttentionWeights) -> Result<Self> {
+        config.validate()?;
+        let AttentionConfig {
+            emsize: e,
+            nhead: h,
+            nhead_kv: hkv,
+            d_k: dk,
+            d_v: dv,
+            ..
+        } = config;
+        let w_out = weights
+            .w_out
+            .ok_or_else(|| AttentionError::Config("missing `_w_out`".into()))?;
+        check_shape("_w_out", &w_out.dims(), &[Some(h), Some(dv), Some(e)])?;
+
+        let (w_q, w_k, w_v) = match (weights.w_qkv, weights.w_q) {
+            (Some(w_qkv), None) => {
+                if weights.w_kv.is_some() || weights.w_k.is_some() || weights.w_v.is_some() {
+                    return Err(AttentionError::Config(
+                        "`_w_qkv` excludes `_w_kv`, `_w_k` and `_w_v`".into(),
+                    ));
+                }
+                if dk != dv || hkv != h {
+                    return Err(AttentionError::Config(format!(
+                        "`_w_qkv` needs d_k == d_v and nhead_kv == nhead (got d_k {dk}, d_v {dv}, \
+                         nhead {h}, nhead_kv {hkv})"
+                    )));
+                }
+                check_shape("_w_qkv", &w_qkv.dims(), &[Some(3), Some(h), Some(dk), Some(e)])?;
+                let part = |i: usize| w_qkv.clone().narrow(0, i, 1).reshape([h, dk, e]);
+                (part(0), part(1), part(2))
+            }
+            (None, Some(w_q)) => {
+                check_shape("_w_q", &w_q.dims(), &[Some(1), Some(h), Some(dk), Some(e)])?;
+                let w_q = w_q.reshape([h, dk, e]);
+                match (weights.w_kv, weights.w_k, weights.w_v) {
+                    (Some(w_kv), None, None) => {
+                        if dk != dv {
+                            return Err(AttentionError::Config(format!(
+                                "`_w_kv` needs d_k == d_v (got {dk} and {dv})"
+                            )));
+                        }
+                        check_shape(
+                            "_w_kv",
+                            &w_kv.dims(),
+                            &[Some(2), Some(hkv), Some(dk), Some(e)],
+                        )?;
+                        let k = w_kv.clone().narrow(0, 0, 1).reshape([hkv, dk, e]);
+                        let v = w_kv.narrow(0, 1, 1).reshape([hkv, dv, e]);
+                        (w_q, k, v)
+                    }
+                    (None, Some(w_k), Some(w_v)) => {
+                        check_shape("_w_k", &w_k.dims(), &[Some(hkv), Some(dk), Some(e)])?;
+                        check_shape("_w_v", &w_v.dims(), &[Some(hkv), Some(dv), Some(e)])?;
+                        (w_q, w_k, w_v)
+                    }
+                    _ => {
+                        return Err(AttentionError::Config(
+                            "with `_w_q`, give either `_w_kv` or both `_w_k` and `_w_v`".into(),
+                        ))
+                    }
+                }
+            }
+            _ => {
+                return Err(AttentionError::Config(
+                    "give exactly one of `_w_qkv` and `_w_q`".into(),
+                ))
+            }
+        };
+
+        Ok(Self {
+            w_q: to_in_out(w_q),
+            w_k: to_in_out(w_k),
+            w_v: to_in_out(w_v),
+            w_out: w_out.reshape([h * dv, e]),
+            config,
+        })
+    }
+
+    /// The module's sizes.
+    pub fn config(&self) -> &AttentionConfig {
+        &self.config
+    }
+
+    fn check_input(&self, what: &str, x: &Tensor<3>) -> Result<()> {
+        check_shape(what, &x.dims(), &[None, None, Some(self.config.emsize)])
+    }
+
+    /// Projects keys and values of `x_kv` (`[B, S_kv, E]`) into a [`KvCache`] with all K/V
+    /// heads or head 0 only.
+    pub fn project_kv(&self, x_kv: Tensor<3>, heads: KvHeads) -> Result<KvCache> {
+        self.check_input("x_kv", &x_kv)?;
+        let c = &self.config;
+        let [b, s, _] = x_kv.dims();
+        let hc = match heads {
+            KvHeads::All => c.nhead_kv,
+            KvHeads::First => 1,
+        };
+        let (w_k, w_v) = match heads {
+            KvHeads::All => (self.w_k.clone(), self.w_v.clone()),
+            KvHeads::First => (
+                self.w_k.clone().narrow(1, 0, c.d_k),
+                self.w_v.clone().narrow(1, 0, c.d_v),
+            ),
+        };
+        let k = linear(x_kv.clone(), w_k, None)
+            .reshape([b, s, hc, c.d_k])
+            .swap_dims(1, 2);
+        let v = linear(x_kv, w_v, None)
+            .reshape([b, s, hc, c.d_v])
+            .swap_dims(1, 2);
+        KvCache::new(k, v)
+    }
+
+    /// Queries from `x` (`[B, S, E]`) attend to `kv`; returns `[B, S, E]` (without the
+    /// residual). Query head h reads cached head `h / (H / Hc)`.
+    ///
+    /// With `query_chunk = Some(n)` the queries are processed `n` rows at a time, which
+    /// bounds the score memory and gives the same result as one pass.
+    pub fn attend(&self, x: Tensor<3>, kv: &KvCache, query_chunk: Option<usize>) -> Result<Tensor<3>> {
+        self.check_input("x", &x)?;
+        let c = &self.config;
+        let [b, s, _] = x.dims();
+        check_shape(
+            "kv_cache.k",
+            &kv.k.dims(),
+            &[Some(b), None, None, Some(c.d_k)],
+        )?;
+        check_shape(
+            "kv_cache.v",
+            &kv.v.dims(),
+            &[Some(b), Some(kv.heads()), Some(kv.len()), Some(c.d_v)],
+        )?;
+        let hc = kv.heads();
+        if hc == 0 || c.nhead % hc != 0 {
+            return Err(AttentionError::Config(format!(
+                "cached K/V has {hc} heads, which does not divide nhead {}",
+                c.nhead
+            )));
+        }
+        if kv.is_empty() {
+            return Err(AttentionError::Config(
+                "attention over zero keys: the K/V source has no rows".into(),
+            ));
+        }
+        match query_chunk {
+            Some(n) if n > 0 && n < s => {
+                let mut outs = Vec::with_capacity(s.div_ceil(n));
+                let mut start = 0;
+                while start < s {
+                    let len = n.min(s - start);
+                    outs.push(self.attend_once(x.clone().narrow(1, start, len), kv));
+                    start += len;
+                }
+                Ok(Tensor::cat(outs, 1))
+            }
+            _ => Ok(self.attend_once(x, kv)),
+        }
+    }
+
+    fn attend_once(&self, x: Tensor<3>, kv: &KvCache) -> Tensor<3> {
+        let c = &self.config;
+        let [b, s, _] = x.dims();
+        let hc = kv.heads();
+        let share = c.nhead / hc;
+        // Query heads that share a K/V head are folded into the query sequence, so the
+        // shared K/V is never repeated in memory: [B, S, Hc, share, Dk] → [B, Hc, S·share, Dk].
+        let q = linear(x, self.w_q.clone(), None)
+            .reshape([b, s, hc, share, c.d_k])
+            .permute([0, 2, 1, 3, 4])
+            .reshape([b, hc, s * share, c.d_k]);
+        let options = AttentionModuleOptions {
+            scale: Some(c.scale()),
+            softcap: None,
+            is_causal: false,
+        };
+        let o = attention(q, kv.k.clone(), kv.v.clone(), None, None, options);
+        let o = o
+            .reshape([b, hc, s, share, c.d_v])
+            .permute([0, 2, 1, 3, 4])
+            .reshape([b, s, c.nhead * c.d_v]);
+        linear(o, self.w_out.clone(), None)
+    }
+
+    /// Plain attention: self-attention when `x_kv` is `None`, else cross-attention to
+    /// `x_kv` (`[B, S_kv, E]`), with all K/V heads.
+    pub fn forward(&self, x: Tensor<3>, x_kv: Option<Tensor<3>>) -> Result<Tensor<3>> {
+        let kv = self.project_kv(x_kv.unwrap_or_else(|| x.clone()), KvHeads::All)?;
+        self.attend(x, &kv, None)
+    }
+}

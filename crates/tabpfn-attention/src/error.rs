@@ -1,0 +1,16 @@
+use thiserror::Error;
+
+/// Everything that can go wrong when building or calling the attention.
+#[derive(Debug, Error)]
+pub enum AttentionError {
+    /// A tensor does not have the shape the call needs.
+    #[error("tensor `{tensor}` has shape {found:?}, expected {expected}")]
+    Shape {
+        tensor: String,
+        expected: String,
+        found: Vec<usize>,
+    },
+    /// The configuration or the combination of weights is not one the reference allows.
+    #[error("invalid attention configuration: {0}")]
+    Config(String),
+}
