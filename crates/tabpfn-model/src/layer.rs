@@ -1,0 +1,96 @@
+//! One `PerFeatureEncoderLayer` (post-norm): attention between features, attention between
+//! items, MLP; each sub-layer is `state ← LN(state + f(state))`.
+
+use burn::tensor::{Device, Tensor};
+use tabpfn_attention::{KvCache, KvHeads, MultiHeadAttention};
+
+use crate::error::Result;
+use crate::mlp::Mlp;
+use crate::nn::PlainLayerNorm;
+
+/// Where the test rows' keys and values for the items attention come from.
+pub enum ItemsKv<'a> {
+    /// Projected from this call's train rows (head 0 only).
+    FromTrain,
+    /// Taken from a cache built by an earlier train-only call.
+    Cached(&'a KvCache),
+}
+
+#[derive(Debug, Clone)]
+pub struct PerFeatureEncoderLayer {
+    pub attn_between_features: MultiHeadAttention,
+    pub attn_between_items: MultiHeadAttention,
+    pub mlp: Mlp,
+    norm: PlainLayerNorm,
+}
+
+impl PerFeatureEncoderLayer {
+    pub fn new(
+        attn_between_features: MultiHeadAttention,
+        attn_between_items: MultiHeadAttention,
+        mlp: Mlp,
+        emsize: usize,
+        device: &Device,
+    ) -> Self {
+        Self {
+            attn_between_features,
+            attn_between_items,
+            mlp,
+            norm: PlainLayerNorm::new(emsize, device),
+        }
+    }
+
+    /// `state: [R, T, E]` (rows, feature groups + target token, width) with the first
+    /// `n_train` rows being train rows. Train rows attend to train rows with all heads;
+    /// test rows attend to train rows' head-0 K/V (or to `items_kv` when cached).
+    ///
+    /// Returns the new state and, when `keep_cache`, the head-0 K/V of the train rows
+    /// (`[T, 1, n_train, D]`).
+    pub fn forward(
+        &self,
+        state: Tensor<3>,
+        n_train: usize,
+        items_kv: ItemsKv<'_>,
+        keep_cache: bool,
+        query_chunk: Option<usize>,
+    ) -> Result<(Tensor<3>, Option<KvCache>)> {
+        let [rows, _, _] = state.dims();
+        let n_test = rows - n_train;
+
+        // attention between features: per row, over the T tokens
+        let feat = self.attn_between_features.forward(state.clone(), None)?;
+        let state = self.norm.forward(state + feat);
+
+        // attention between items: per token column, over the rows
+        let columns = state.swap_dims(0, 1); // [T, R, E]
+        let mut parts = Vec::with_capacity(2);
+        let mut train_kv = None;
+        if n_train > 0 {
+            let train = columns.clone().narrow(1, 0, n_train);
+            let kv = self.attn_between_items.project_kv(train.clone(), KvHeads::All)?;
+            let out = self.attn_between_items.attend(train.clone(), &kv, query_chunk)?;
+            parts.push(train + out);
+            train_kv = Some(kv.narrow_heads(0, 1));
+        }
+        if n_test > 0 {
+            let test = columns.narrow(1, n_train, n_test);
+            let kv = match (&items_kv, &train_kv) {
+                (ItemsKv::Cached(kv), _) => (*kv).clone(),
+                (ItemsKv::FromTrain, Some(kv)) => kv.clone(),
+                (ItemsKv::FromTrain, None) => {
+                    return Err(crate::error::input_err(
+                        "x",
+                        "test rows need train rows (or a train-set cache) to attend to",
+                    ))
+                }
+            };
+            let out = self.attn_between_items.attend(test.clone(), &kv, query_chunk)?;
+            parts.push(test + out);
+        }
+        let state = self.norm.forward(Tensor::cat(parts, 1).swap_dims(0, 1));
+
+        let mlp = self.mlp.forward(state.clone());
+        let state = self.norm.forward(state + mlp);
+        Ok((state, if keep_cache { train_kv } else { None }))
+    }
+}

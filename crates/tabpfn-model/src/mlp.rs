@@ -1,0 +1,20 @@
+//! The layer MLP: `GELU(x·W1ᵀ)·W2ᵀ`, no biases (`transformer_encoder.layers.l.mlp`).
+
+use burn::tensor::Tensor;
+
+use crate::nn::{gelu_erf, Linear};
+
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    /// `linear1`: E → nhid.
+    pub linear1: Linear,
+    /// `linear2`: nhid → E.
+    pub linear2: Linear,
+}
+
+impl Mlp {
+    /// `[..., E]` → `[..., E]` (without the residual).
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.linear2.forward(gelu_erf(self.linear1.forward(x)))
+    }
+}

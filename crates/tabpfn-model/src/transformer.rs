@@ -1,0 +1,281 @@
+//! `PerFeatureTransformer`: the whole TabPFN v2 network for one table (batch size 1, as
+//! the estimators call it).
+//!
+//! Data flow: host encoders (x: constant removal, NaN handling, normalisation, group
+//! scaling; y: NaN handling, class mapping) → device projections + "subspace" positional
+//! embedding → state `[R, G+1, E]` → `nlayers` × [`PerFeatureEncoderLayer`] → decoder on
+//! the target token of the test rows.
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::cache::TrainCache;
+use crate::config::{ModelConfig, Task};
+use crate::decoder::Decoder;
+use crate::error::{input_err, Result};
+use crate::layer::{ItemsKv, PerFeatureEncoderLayer};
+use crate::nn::{to_vec, Linear};
+use crate::rng::torch_randn_f32;
+use crate::x_encoder::{self, EncodedX, XEncoderOptions};
+use crate::y_encoder;
+
+/// Run-time switches of a forward pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ForwardOptions {
+    /// Soft outlier clipping inside the x-encoder, at this many standard deviations.
+    /// The reference classifier estimator sets 12; a freshly loaded model has none.
+    pub remove_outliers_std: Option<f32>,
+    /// Process attention queries this many rows at a time (bounds memory; same result).
+    pub query_chunk: Option<usize>,
+}
+
+/// A table for the network: `x` is `[rows, cols]` row-major, train rows first.
+#[derive(Debug, Clone, Copy)]
+pub struct Table<'a> {
+    pub x: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<'a> Table<'a> {
+    /// Checks that `x` holds `rows × cols` values.
+    pub fn new(x: &'a [f32], rows: usize, cols: usize) -> Result<Self> {
+        if x.len() != rows * cols {
+            return Err(input_err(
+                "x",
+                format!("has {} values, expected rows × cols = {rows} × {cols}", x.len()),
+            ));
+        }
+        if cols == 0 {
+            return Err(input_err("x", "needs at least one feature column"));
+        }
+        Ok(Self { x, rows, cols })
+    }
+}
+
+/// Decoder outputs for the test rows: `[rows, n_out]` row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logits {
+    pub rows: usize,
+    pub n_out: usize,
+    pub data: Vec<f32>,
+}
+
+impl Logits {
+    /// The logits of test row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.n_out..(i + 1) * self.n_out]
+    }
+}
+
+/// The TabPFN v2 network.
+#[derive(Debug, Clone)]
+pub struct PerFeatureTransformer {
+    config: ModelConfig,
+    /// x-encoder projection `encoder.{5|6}.layer`: 2F → E.
+    x_proj: Linear,
+    /// y-encoder projection `y_encoder.{2|1}.layer`: 2 → E.
+    y_proj: Linear,
+    /// `feature_positional_embedding_embeddings`: E/4 → E.
+    pos_proj: Option<Linear>,
+    layers: Vec<PerFeatureEncoderLayer>,
+    decoder: Decoder,
+    /// Regression borders (`criterion.borders`), z-scored target space.
+    borders: Option<Vec<f32>>,
+    device: Device,
+}
+
+impl PerFeatureTransformer {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        config: ModelConfig,
+        x_proj: Linear,
+        y_proj: Linear,
+        pos_proj: Option<Linear>,
+        layers: Vec<PerFeatureEncoderLayer>,
+        decoder: Decoder,
+        borders: Option<Vec<f32>>,
+        device: Device,
+    ) -> Self {
+        Self {
+            config,
+            x_proj,
+            y_proj,
+            pos_proj,
+            layers,
+            decoder,
+            borders,
+            device,
+        }
+    }
+
+    /// Loads a `.ckpt` or `.safetensors` checkpoint onto `device`, validating every tensor.
+    pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        let ckpt = tabpfn_weights::Checkpoint::open(path)?;
+        crate::loader::from_checkpoint(&ckpt, device)
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    pub fn task(&self) -> Task {
+        self.config.task()
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Regression borders `[num_buckets + 1]`, or `None` for a classifier.
+    pub fn borders(&self) -> Option<&[f32]> {
+        self.borders.as_deref()
+    }
+
+    /// Positional embeddings of `g` feature groups, `[G, E]` (zeros when disabled).
+    fn positional(&self, g: usize) -> Tensor<2> {
+        let e = self.config.emsize;
+        match &self.pos_proj {
+            Some(proj) => {
+                let table = torch_randn_f32(self.config.seed, g * (e / 4));
+                let table = Tensor::<2>::from_data(TensorData::new(table, [g, e / 4]), &self.device);
+                proj.forward(table)
+            }
+            None => Tensor::zeros([g, e], &self.device),
+        }
+    }
+
+    /// Projects the encoder inputs and assembles the state `[R, G+1, E]`.
+    fn embed(&self, x: &EncodedX, y: Vec<f32>, pos: Tensor<2>) -> Result<Tensor<3>> {
+        if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
+            let col = (i / x.width) % x.n_groups * self.config.features_per_group;
+            return Err(input_err(
+                "x",
+                format!(
+                    "values around feature column {col} overflow float32 after normalisation; \
+                     rescale the data"
+                ),
+            ));
+        }
+        let (r, g) = (x.rows, x.n_groups);
+        let xe = Tensor::<3>::from_data(TensorData::new(x.data.clone(), [r, g, x.width]), &self.device);
+        let xe = self.x_proj.forward(xe) + pos.unsqueeze_dim::<3>(0);
+        let ye = Tensor::<2>::from_data(TensorData::new(y, [r, 2]), &self.device);
+        let ye = self.y_proj.forward(ye).unsqueeze_dim::<3>(1);
+        Ok(Tensor::cat(vec![xe, ye], 1))
+    }
+
+    fn check_y(&self, y: &[f32], rows: usize) -> Result<()> {
+        if y.is_empty() {
+            return Err(input_err("y", "needs at least one train row"));
+        }
+        if y.len() > rows {
+            return Err(input_err(
+                "y",
+                format!("has {} train targets but x has only {rows} rows", y.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn decode(&self, state: Tensor<3>, n_train: usize) -> Logits {
+        let [rows, t, e] = state.dims();
+        let m = rows - n_train;
+        if m == 0 {
+            return Logits {
+                rows: 0,
+                n_out: self.config.n_out(),
+                data: Vec::new(),
+            };
+        }
+        let target = state.narrow(0, n_train, m).narrow(1, t - 1, 1).reshape([m, e]);
+        let out = self.decoder.forward(target);
+        Logits {
+            rows: m,
+            n_out: self.config.n_out(),
+            data: to_vec(out),
+        }
+    }
+
+    /// Full forward pass: `x` holds `y.len()` train rows then the test rows; returns the
+    /// logits of the test rows. Same semantics as the reference `model(x, y)`.
+    pub fn forward(&self, x: Table<'_>, y: &[f32], options: ForwardOptions) -> Result<Logits> {
+        self.check_y(y, x.rows)?;
+        let n = y.len();
+        let enc_opts = XEncoderOptions {
+            remove_outliers_std: options.remove_outliers_std,
+        };
+        let (ex, _) = x_encoder::fit_transform(x.x, x.rows, x.cols, n, self.config.features_per_group, enc_opts);
+        let (ey, _) = y_encoder::fit_transform(y, x.rows, self.task() == Task::Classification);
+        let pos = self.positional(ex.n_groups);
+        let mut state = self.embed(&ex, ey, pos)?;
+        for layer in &self.layers {
+            state = layer.forward(state, n, ItemsKv::FromTrain, false, options.query_chunk)?.0;
+        }
+        Ok(self.decode(state, n))
+    }
+
+    /// "Fit once": runs the train rows alone and keeps what test rows need later — the
+    /// fitted encoder state, the positional embeddings and each layer's head-0 K/V of the
+    /// items attention. As in the reference `fit_with_cache`, constant-column masks and
+    /// used-feature counts come from the train rows only.
+    pub fn fit_cache(&self, x_train: Table<'_>, y: &[f32], options: ForwardOptions) -> Result<TrainCache> {
+        self.check_y(y, x_train.rows)?;
+        if y.len() != x_train.rows {
+            return Err(input_err(
+                "y",
+                format!("has {} targets, expected one per train row ({})", y.len(), x_train.rows),
+            ));
+        }
+        let n = y.len();
+        let enc_opts = XEncoderOptions {
+            remove_outliers_std: options.remove_outliers_std,
+        };
+        let (ex, x_state) =
+            x_encoder::fit_transform(x_train.x, n, x_train.cols, n, self.config.features_per_group, enc_opts);
+        let (ey, y_state) = y_encoder::fit_transform(y, n, self.task() == Task::Classification);
+        let pos = self.positional(ex.n_groups);
+        let mut state = self.embed(&ex, ey, pos.clone())?;
+        let mut kv = Vec::with_capacity(self.layers.len());
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (s, cache) = layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
+            kv.push(cache.ok_or_else(|| input_err("x", "no train rows to cache"))?);
+            // the last layer's output of train rows is never read by test rows
+            if i == last {
+                break;
+            }
+            state = s;
+        }
+        Ok(TrainCache {
+            n_features: x_train.cols,
+            n_train: n,
+            x_state,
+            y_state,
+            embeddings: pos,
+            kv,
+            query_chunk: options.query_chunk,
+        })
+    }
+
+    /// "Predict many": logits of `x_test` rows from a [`TrainCache`].
+    pub fn predict_cached(&self, cache: &TrainCache, x_test: Table<'_>) -> Result<Logits> {
+        cache.check_compatible(self, x_test.cols)?;
+        let m = x_test.rows;
+        if m == 0 {
+            return Ok(self.decode(Tensor::zeros([0, 1, self.config.emsize], &self.device), 0));
+        }
+        let ex = x_encoder::transform(x_test.x, m, x_test.cols, &cache.x_state);
+        let ey = y_encoder::transform(m, &cache.y_state);
+        let mut state = self.embed(&ex, ey, cache.embeddings.clone())?;
+        for (layer, kv) in self.layers.iter().zip(&cache.kv) {
+            state = layer.forward(state, 0, ItemsKv::Cached(kv), false, cache.query_chunk)?.0;
+        }
+        Ok(self.decode(state, 0))
+    }
+
+    pub(crate) fn n_layers(&self) -> usize {
+        self.layers.len()
+    }
+}
