@@ -53,7 +53,7 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
         v = np.asarray(v)
         if v.dtype == np.float64:
             v = v.astype(np.float32)
-        clean[k] = np.ascontiguousarray(v)
+        clean[k] = np.require(v, requirements="C")  # keeps 0-d arrays 0-d
     # Like np.savez, but with fixed zip timestamps so identical arrays give identical bytes.
     import zipfile
 

@@ -18,10 +18,11 @@ v = m.version("tabpfn"); t = m.version("torch")
 assert v == "2.2.1", f"tabpfn {v} installed, 2.2.1 required"
 assert t.startswith("2.15.0"), f"torch {t} installed, 2.15.0 required"
 PYEOF
-rm -rf fixtures/attention fixtures/model
+rm -rf fixtures/attention fixtures/model fixtures/weights
 cd python
 "../$PY" gen_attention.py
 "../$PY" gen_model.py
+"../$PY" gen_weights.py
 cd ..
 echo "fixtures: $(du -sh fixtures | cut -f1) in $(find fixtures -type f | wc -l) files"
 echo "regen-fixtures took $(( $(date +%s) - start )) s"

@@ -26,7 +26,7 @@ pub struct AttentionConfig {
 impl AttentionConfig {
     /// The TabPFN v2 layout: `d_k = d_v = E / H`, one K/V head per query head.
     pub fn standard(emsize: usize, nhead: usize) -> Result<Self> {
-        if nhead == 0 || emsize % nhead != 0 {
+        if nhead == 0 || !emsize.is_multiple_of(nhead) {
             return Err(AttentionError::Config(format!(
                 "emsize ({emsize}) must be a positive multiple of nhead ({nhead})"
             )));
@@ -43,7 +43,7 @@ impl AttentionConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.nhead == 0 || self.nhead_kv == 0 || self.nhead % self.nhead_kv != 0 {
+        if self.nhead == 0 || self.nhead_kv == 0 || !self.nhead.is_multiple_of(self.nhead_kv) {
             return Err(AttentionError::Config(format!(
                 "nhead ({}) must be a positive multiple of nhead_kv ({})",
                 self.nhead, self.nhead_kv
@@ -142,7 +142,11 @@ impl MultiHeadAttention {
                          nhead {h}, nhead_kv {hkv})"
                     )));
                 }
-                check_shape("_w_qkv", &w_qkv.dims(), &[Some(3), Some(h), Some(dk), Some(e)])?;
+                check_shape(
+                    "_w_qkv",
+                    &w_qkv.dims(),
+                    &[Some(3), Some(h), Some(dk), Some(e)],
+                )?;
                 let part = |i: usize| w_qkv.clone().narrow(0, i, 1).reshape([h, dk, e]);
                 (part(0), part(1), part(2))
             }
@@ -233,7 +237,12 @@ impl MultiHeadAttention {
     ///
     /// With `query_chunk = Some(n)` the queries are processed `n` rows at a time, which
     /// bounds the score memory and gives the same result as one pass.
-    pub fn attend(&self, x: Tensor<3>, kv: &KvCache, query_chunk: Option<usize>) -> Result<Tensor<3>> {
+    pub fn attend(
+        &self,
+        x: Tensor<3>,
+        kv: &KvCache,
+        query_chunk: Option<usize>,
+    ) -> Result<Tensor<3>> {
         self.check_input("x", &x)?;
         let c = &self.config;
         let [b, s, _] = x.dims();
@@ -248,7 +257,7 @@ impl MultiHeadAttention {
             &[Some(b), Some(kv.heads()), Some(kv.len()), Some(c.d_v)],
         )?;
         let hc = kv.heads();
-        if hc == 0 || c.nhead % hc != 0 {
+        if hc == 0 || !c.nhead.is_multiple_of(hc) {
             return Err(AttentionError::Config(format!(
                 "cached K/V has {hc} heads, which does not divide nhead {}",
                 c.nhead

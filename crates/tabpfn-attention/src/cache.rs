@@ -26,8 +26,16 @@ impl KvCache {
     /// Builds a cache from the reference's `_kv_cache` layout `[B, S, 2, Hc, D]`.
     pub fn from_reference_layout(kv: Tensor<5>) -> Result<Self> {
         let [b, s, two, h, d] = kv.dims();
-        check_shape("kv_cache", &[b, s, two, h, d], &[None, None, Some(2), None, None])?;
-        let k = kv.clone().narrow(2, 0, 1).reshape([b, s, h, d]).swap_dims(1, 2);
+        check_shape(
+            "kv_cache",
+            &[b, s, two, h, d],
+            &[None, None, Some(2), None, None],
+        )?;
+        let k = kv
+            .clone()
+            .narrow(2, 0, 1)
+            .reshape([b, s, h, d])
+            .swap_dims(1, 2);
         let v = kv.narrow(2, 1, 1).reshape([b, s, h, d]).swap_dims(1, 2);
         Ok(Self { k, v })
     }

@@ -26,8 +26,10 @@ struct Case {
 impl Case {
     fn open(name: &str) -> Self {
         let index: Value =
-            serde_json::from_reader(File::open(dir().join("index.json")).expect("index.json")).unwrap();
-        let npz = NpzReader::new(File::open(dir().join(format!("{name}.npz"))).expect("fixture")).unwrap();
+            serde_json::from_reader(File::open(dir().join("index.json")).expect("index.json"))
+                .unwrap();
+        let npz = NpzReader::new(File::open(dir().join(format!("{name}.npz"))).expect("fixture"))
+            .unwrap();
         Self {
             npz,
             meta: index[name].clone(),
@@ -40,13 +42,18 @@ impl Case {
     }
 
     fn array(&mut self, name: &str) -> ArrayD<f32> {
-        self.npz.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"))
+        self.npz
+            .by_name(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     fn tensor<const D: usize>(&mut self, name: &str) -> Tensor<D> {
         let a = self.array(name);
         let shape: [usize; D] = a.shape().try_into().expect("rank");
-        Tensor::from_data(TensorData::new(a.iter().copied().collect::<Vec<_>>(), shape), &self.device)
+        Tensor::from_data(
+            TensorData::new(a.iter().copied().collect::<Vec<_>>(), shape),
+            &self.device,
+        )
     }
 
     fn opt<const D: usize>(&mut self, name: &str) -> Option<Tensor<D>> {
@@ -85,7 +92,10 @@ fn max_diff<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) 
         .zip(expected.iter())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    println!("{name}: max |Δ| = {d:.3e} over {} values (tolerance {TOL:.0e})", got.len());
+    println!(
+        "{name}: max |Δ| = {d:.3e} over {} values (tolerance {TOL:.0e})",
+        got.len()
+    );
     d
 }
 
@@ -99,8 +109,14 @@ fn check<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) {
 fn check_relative<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) {
     let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let d = max_diff(name, got, expected);
-    println!("{name}: max |expected| = {scale:.3}, relative max |Δ| = {:.3e}", d / scale);
-    assert!(d <= TOL * scale, "{name}: max |Δ| {d:e} > {TOL:e} · {scale}");
+    println!(
+        "{name}: max |expected| = {scale:.3}, relative max |Δ| = {:.3e}",
+        d / scale
+    );
+    assert!(
+        d <= TOL * scale,
+        "{name}: max |Δ| {d:e} > {TOL:e} · {scale}"
+    );
 }
 
 #[test]
@@ -147,7 +163,11 @@ fn cache_build_populates_head0_kv() {
     check("cache_build/out", out, &c.array("out"));
     let cache = m.project_kv(x, KvHeads::First).unwrap();
     assert_eq!(cache.heads(), 1);
-    check("cache_build/kv_cache", cache.to_reference_layout().unwrap(), &c.array("kv_cache"));
+    check(
+        "cache_build/kv_cache",
+        cache.to_reference_layout().unwrap(),
+        &c.array("kv_cache"),
+    );
 }
 
 #[test]
@@ -176,10 +196,15 @@ fn streaming_queries_in_chunks() {
     }
     let one = m.attend(x.clone(), &kv, None).unwrap();
     let chunked = m.attend(x, &kv, Some(4)).unwrap();
-    let d = max_diff("streaming/chunked-vs-one-pass", chunked, &ndarray::ArrayD::from_shape_vec(
-        one.dims().to_vec(),
-        one.into_data().convert::<f32>().try_into_vec().unwrap(),
-    ).unwrap());
+    let d = max_diff(
+        "streaming/chunked-vs-one-pass",
+        chunked,
+        &ndarray::ArrayD::from_shape_vec(
+            one.dims().to_vec(),
+            one.into_data().convert::<f32>().try_into_vec().unwrap(),
+        )
+        .unwrap(),
+    );
     assert!(d <= 1e-6);
 }
 
@@ -198,7 +223,10 @@ fn shape_errors_name_the_tensor() {
     let m = c.module();
     let bad = Tensor::<3>::zeros([2, 3, 7], &c.device);
     let err = m.forward(bad, None).unwrap_err().to_string();
-    assert!(err.contains("`x_kv`") && err.contains("[2, 3, 7]") && err.contains("16"), "{err}");
+    assert!(
+        err.contains("`x_kv`") && err.contains("[2, 3, 7]") && err.contains("16"),
+        "{err}"
+    );
     let w = AttentionWeights {
         w_qkv: Some(Tensor::zeros([3, 4, 4, 15], &c.device)),
         w_out: Some(Tensor::zeros([4, 4, 16], &c.device)),
@@ -207,5 +235,8 @@ fn shape_errors_name_the_tensor() {
     let err = MultiHeadAttention::new(AttentionConfig::standard(16, 4).unwrap(), w)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("_w_qkv") && err.contains("[3, 4, 4, 15]") && err.contains("[3, 4, 4, 16]"), "{err}");
+    assert!(
+        err.contains("_w_qkv") && err.contains("[3, 4, 4, 15]") && err.contains("[3, 4, 4, 16]"),
+        "{err}"
+    );
 }

@@ -18,7 +18,11 @@ use tabpfn_model::{BarDistribution, ForwardOptions, PerFeatureTransformer, Table
 use tabpfn_weights::Checkpoint;
 
 #[derive(Parser)]
-#[command(name = "tabpfn-cli", version, about = "TabPFN v2 inference in Rust: no Python needed")]
+#[command(
+    name = "tabpfn-cli",
+    version,
+    about = "TabPFN v2 inference in Rust: no Python needed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -112,29 +116,43 @@ fn forward(
 ) -> Result<()> {
     let device = device::parse(device)?;
     if let Some(s) = remove_outliers_std {
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             bail!("--remove-outliers-std must be > 0 (got {s})");
         }
     }
-    let file = std::fs::File::open(&input).with_context(|| format!("opening {}", input.display()))?;
-    let mut npz = NpzReader::new(file).with_context(|| format!("{}: not an .npz file", input.display()))?;
+    let file =
+        std::fs::File::open(&input).with_context(|| format!("opening {}", input.display()))?;
+    let mut npz =
+        NpzReader::new(file).with_context(|| format!("{}: not an .npz file", input.display()))?;
     let x = npz::read_f32(&mut npz, &input, "x")?;
     let y = npz::read_f32(&mut npz, &input, "y")?;
     if x.ndim() != 2 {
-        bail!("{}: `x` has shape {:?}, expected [rows, features]", input.display(), x.shape());
+        bail!(
+            "{}: `x` has shape {:?}, expected [rows, features]",
+            input.display(),
+            x.shape()
+        );
     }
     if y.ndim() != 1 {
-        bail!("{}: `y` has shape {:?}, expected [train rows]", input.display(), y.shape());
+        bail!(
+            "{}: `y` has shape {:?}, expected [train rows]",
+            input.display(),
+            y.shape()
+        );
     }
     let (rows, cols) = (x.shape()[0], x.shape()[1]);
     let n = y.len();
     if n == 0 || n > rows {
-        bail!("{}: `y` has {n} train targets for {rows} rows of `x`; need 1..={rows}", input.display());
+        bail!(
+            "{}: `y` has {n} train targets for {rows} rows of `x`; need 1..={rows}",
+            input.display()
+        );
     }
     let x: Vec<f32> = x.iter().copied().collect();
     let y: Vec<f32> = y.iter().copied().collect();
 
-    let net = PerFeatureTransformer::load(&model, &device).with_context(|| format!("loading {}", model.display()))?;
+    let net = PerFeatureTransformer::load(&model, &device)
+        .with_context(|| format!("loading {}", model.display()))?;
     let opts = ForwardOptions {
         remove_outliers_std,
         query_chunk: None,
@@ -154,7 +172,9 @@ fn forward(
     if net.task() == Task::Regression {
         let bar = BarDistribution::new(net.borders().unwrap_or_default().to_vec())?;
         let stat = |f: &dyn Fn(&[f32]) -> tabpfn_model::Result<f32>| -> Result<ArrayD<f32>> {
-            let v = (0..m).map(|i| f(logits.row(i))).collect::<tabpfn_model::Result<Vec<f32>>>()?;
+            let v = (0..m)
+                .map(|i| f(logits.row(i)))
+                .collect::<tabpfn_model::Result<Vec<f32>>>()?;
             Ok(ArrayD::from_shape_vec(IxDyn(&[m]), v)?)
         };
         arrays.push(("mean", stat(&|l| bar.mean(l))?));
@@ -226,7 +246,9 @@ fn info(model: PathBuf, json: bool) -> Result<()> {
     match &cfg {
         Ok(c) => {
             let task = match c.task() {
-                Task::Classification => format!("classification (up to {} classes)", c.max_num_classes),
+                Task::Classification => {
+                    format!("classification (up to {} classes)", c.max_num_classes)
+                }
                 Task::Regression => format!("regression ({} buckets)", c.num_buckets),
             };
             println!("task:        {task}");
@@ -237,8 +259,17 @@ fn info(model: PathBuf, json: bool) -> Result<()> {
         }
         Err(e) => println!("config:      NOT SUPPORTED: {e}"),
     }
-    println!("parameters:  {} in {} tensors", ckpt.num_parameters(), ckpt.tensors.len());
-    let dtypes: Vec<String> = ckpt.info.source_dtypes.iter().map(|(d, n)| format!("{d} x{n}")).collect();
+    println!(
+        "parameters:  {} in {} tensors",
+        ckpt.num_parameters(),
+        ckpt.tensors.len()
+    );
+    let dtypes: Vec<String> = ckpt
+        .info
+        .source_dtypes
+        .iter()
+        .map(|(d, n)| format!("{d} x{n}"))
+        .collect();
     println!(
         "dtype:       {}{}",
         dtypes.join(", "),

@@ -9,16 +9,25 @@ use ndarray_npy::{NpzReader, NpzWriter};
 
 /// Reads a float array (f32 or f64, converted to f32) from an npz file.
 pub fn read_f32(npz: &mut NpzReader<File>, path: &Path, name: &str) -> Result<ArrayD<f32>> {
-    let names = npz.names().with_context(|| format!("{}: not a readable .npz file", path.display()))?;
+    let names = npz
+        .names()
+        .with_context(|| format!("{}: not a readable .npz file", path.display()))?;
     if !names.iter().any(|n| n == name) {
-        bail!("{}: no array `{name}` (found: {})", path.display(), names.join(", "));
+        bail!(
+            "{}: no array `{name}` (found: {})",
+            path.display(),
+            names.join(", ")
+        );
     }
     if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<f32>, IxDyn>(name) {
         return Ok(a);
     }
-    let a: ArrayD<f64> = npz
-        .by_name(name)
-        .with_context(|| format!("{}: array `{name}` must be float32 or float64", path.display()))?;
+    let a: ArrayD<f64> = npz.by_name(name).with_context(|| {
+        format!(
+            "{}: array `{name}` must be float32 or float64",
+            path.display()
+        )
+    })?;
     Ok(a.mapv(|v| v as f32))
 }
 
@@ -29,11 +38,17 @@ pub fn write_atomic(path: &Path, arrays: &[(&str, ArrayD<f32>)]) -> Result<()> {
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        bail!("{}: output directory `{}` does not exist", path.display(), dir.display());
+        bail!(
+            "{}: output directory `{}` does not exist",
+            path.display(),
+            dir.display()
+        );
     }
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().map(|s| s.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let result = (|| -> Result<()> {

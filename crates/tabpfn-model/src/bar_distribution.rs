@@ -50,7 +50,11 @@ impl BarDistribution {
         if logits.len() != self.num_bars() {
             return Err(ModelError::Input {
                 name: "logits".into(),
-                reason: format!("has {} values, the distribution has {} buckets", logits.len(), self.num_bars()),
+                reason: format!(
+                    "has {} values, the distribution has {} buckets",
+                    logits.len(),
+                    self.num_bars()
+                ),
             });
         }
         Ok(())
@@ -66,7 +70,9 @@ impl BarDistribution {
     pub fn mean(&self, logits: &[f32]) -> Result<f32> {
         let p = self.probs(logits)?;
         let k = self.num_bars();
-        let tail = |w: f32| ((w as f64 / HALFNORMAL_MEDIAN) as f32) as f64 * (2.0 / std::f64::consts::PI).sqrt();
+        let tail = |w: f32| {
+            ((w as f64 / HALFNORMAL_MEDIAN) as f32) as f64 * (2.0 / std::f64::consts::PI).sqrt()
+        };
         let mut acc = 0.0f64;
         for (i, &pi) in p.iter().enumerate() {
             let c = if i == 0 {

@@ -62,7 +62,10 @@ impl View for &Raw {
 
 fn raw<const D: usize>(t: &Tensor<D>) -> Raw {
     let shape = t.dims().to_vec();
-    let bytes = to_vec(t.clone()).iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes = to_vec(t.clone())
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     Raw(shape, bytes)
 }
 
@@ -82,7 +85,11 @@ impl TrainCache {
         &self.kv
     }
 
-    pub(crate) fn check_compatible(&self, model: &PerFeatureTransformer, cols: usize) -> Result<()> {
+    pub(crate) fn check_compatible(
+        &self,
+        model: &PerFeatureTransformer,
+        cols: usize,
+    ) -> Result<()> {
         if self.kv.len() != model.n_layers() {
             return Err(ModelError::Cache(format!(
                 "built for {} layers, the model has {}",
@@ -100,7 +107,10 @@ impl TrainCache {
         if cols != self.n_features {
             return Err(ModelError::Input {
                 name: "x".into(),
-                reason: format!("has {cols} feature columns, the cache was fitted on {}", self.n_features),
+                reason: format!(
+                    "has {cols} feature columns, the cache was fitted on {}",
+                    self.n_features
+                ),
             });
         }
         Ok(())
@@ -128,8 +138,11 @@ impl TrainCache {
             serde_json::to_string(&header).map_err(|e| ModelError::Cache(e.to_string()))?,
         )]
         .into();
-        let bytes = safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
-            .map_err(|e| ModelError::Cache(format!("{e:?}")))?;
+        let bytes = safetensors::tensor::serialize(
+            tensors.iter().map(|(n, r)| (n.as_str(), r)),
+            Some(meta),
+        )
+        .map_err(|e| ModelError::Cache(format!("{e:?}")))?;
         let tmp = path.with_extension("tmp-write");
         let io = |source| ModelError::Io {
             path: path.to_path_buf(),
@@ -158,7 +171,10 @@ impl TrainCache {
             .ok_or_else(|| bad("no `tabpfn_cache` header; not a train-set cache".into()))
             .and_then(|s| serde_json::from_str(s).map_err(|e| bad(e.to_string())))?;
         if header.format != FORMAT {
-            return Err(bad(format!("format `{}`, expected `{FORMAT}`", header.format)));
+            return Err(bad(format!(
+                "format `{}`, expected `{FORMAT}`",
+                header.format
+            )));
         }
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e:?}")))?;
         let device = model.device();
@@ -179,7 +195,10 @@ impl TrainCache {
             if s.len() != 4 {
                 return Err(bad(format!("{name}: rank {}, expected 4", s.len())));
             }
-            Ok(Tensor::from_data(TensorData::new(d, [s[0], s[1], s[2], s[3]]), device))
+            Ok(Tensor::from_data(
+                TensorData::new(d, [s[0], s[1], s[2], s[3]]),
+                device,
+            ))
         };
         let (es, ed) = get("embeddings")?;
         if es.len() != 2 {
@@ -188,7 +207,10 @@ impl TrainCache {
         let embeddings = Tensor::from_data(TensorData::new(ed, [es[0], es[1]]), device);
         let mut kv = Vec::with_capacity(header.n_layers);
         for l in 0..header.n_layers {
-            kv.push(KvCache::new(t4(&format!("layers.{l}.k"))?, t4(&format!("layers.{l}.v"))?)?);
+            kv.push(KvCache::new(
+                t4(&format!("layers.{l}.k"))?,
+                t4(&format!("layers.{l}.v"))?,
+            )?);
         }
         let cache = Self {
             n_features: header.n_features,

@@ -52,7 +52,9 @@ struct Fields<'a>(&'a Map<String, Value>);
 impl Fields<'_> {
     fn uint(&self, field: &str, default: Option<usize>) -> Result<usize> {
         match self.0.get(field) {
-            None => default.ok_or_else(|| cfg_err(field, &Value::Null, "required field is missing")),
+            None => {
+                default.ok_or_else(|| cfg_err(field, &Value::Null, "required field is missing"))
+            }
             Some(v) => v
                 .as_u64()
                 .map(|x| x as usize)
@@ -101,7 +103,9 @@ impl ModelConfig {
         // upgrade_config: legacy keys
         config.remove("use_flash_attention");
         if let Some(t) = config.remove("attention_type") {
-            if config.contains_key("item_attention_type") || config.contains_key("feature_attention_type") {
+            if config.contains_key("item_attention_type")
+                || config.contains_key("feature_attention_type")
+            {
                 return Err(cfg_err(
                     "attention_type",
                     &t,
@@ -114,7 +118,11 @@ impl ModelConfig {
         for field in ["canonical_y_encoder", "bias", "two_sets_of_queries"] {
             if let Some(v) = config.get(field) {
                 if !matches!(v, Value::Bool(false) | Value::Null) && v.as_u64() != Some(0) {
-                    return Err(cfg_err(field, v, "only false is supported (as in tabpfn 2.2.1)"));
+                    return Err(cfg_err(
+                        field,
+                        v,
+                        "only false is supported (as in tabpfn 2.2.1)",
+                    ));
                 }
             }
         }
@@ -139,7 +147,11 @@ impl ModelConfig {
         f.pinned_str("feature_attention_type", "full")?;
         if let Some(v) = config.get("dag_pos_enc_dim") {
             if !(v.is_null() || v.as_u64() == Some(0)) {
-                return Err(cfg_err("dag_pos_enc_dim", v, "DAG positional encodings are not supported"));
+                return Err(cfg_err(
+                    "dag_pos_enc_dim",
+                    v,
+                    "DAG positional encodings are not supported",
+                ));
             }
         }
 
@@ -153,7 +165,11 @@ impl ModelConfig {
             ));
         }
         if emsize % 4 != 0 {
-            return Err(cfg_err("emsize", &Value::from(emsize), "must be a multiple of 4 (subspace embedding)"));
+            return Err(cfg_err(
+                "emsize",
+                &Value::from(emsize),
+                "must be a multiple of 4 (subspace embedding)",
+            ));
         }
         let features_per_group = f.uint("features_per_group", Some(2))?;
         if !(1..=2).contains(&features_per_group) {
@@ -166,7 +182,11 @@ impl ModelConfig {
         let nlayers = f.uint("nlayers", Some(12))?;
         let nhid_factor = f.uint("nhid_factor", Some(4))?;
         if nlayers == 0 || nhid_factor == 0 {
-            return Err(cfg_err("nlayers", &Value::from(nlayers), "nlayers and nhid_factor must be positive"));
+            return Err(cfg_err(
+                "nlayers",
+                &Value::from(nlayers),
+                "nlayers and nhid_factor must be positive",
+            ));
         }
         let max_num_classes = f.uint("max_num_classes", None)?;
         let num_buckets = f.uint("num_buckets", None)?;
@@ -199,11 +219,15 @@ impl ModelConfig {
         };
         let seed = match config.get("seed") {
             None | Some(Value::Null) => 0,
-            Some(v) => v.as_u64().ok_or_else(|| cfg_err("seed", v, "expected a non-negative integer"))?,
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| cfg_err("seed", v, "expected a non-negative integer"))?,
         };
         let dropout = match config.get("dropout") {
             None | Some(Value::Null) => 0.0,
-            Some(v) => v.as_f64().ok_or_else(|| cfg_err("dropout", v, "expected a number"))?,
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| cfg_err("dropout", v, "expected a number"))?,
         };
         Ok(Self {
             emsize,

@@ -67,8 +67,12 @@ impl PerFeatureEncoderLayer {
         let mut train_kv = None;
         if n_train > 0 {
             let train = columns.clone().narrow(1, 0, n_train);
-            let kv = self.attn_between_items.project_kv(train.clone(), KvHeads::All)?;
-            let out = self.attn_between_items.attend(train.clone(), &kv, query_chunk)?;
+            let kv = self
+                .attn_between_items
+                .project_kv(train.clone(), KvHeads::All)?;
+            let out = self
+                .attn_between_items
+                .attend(train.clone(), &kv, query_chunk)?;
             parts.push(train + out);
             train_kv = Some(kv.narrow_heads(0, 1));
         }
@@ -84,7 +88,9 @@ impl PerFeatureEncoderLayer {
                     ))
                 }
             };
-            let out = self.attn_between_items.attend(test.clone(), &kv, query_chunk)?;
+            let out = self
+                .attn_between_items
+                .attend(test.clone(), &kv, query_chunk)?;
             parts.push(test + out);
         }
         let state = self.norm.forward(Tensor::cat(parts, 1).swap_dims(0, 1));

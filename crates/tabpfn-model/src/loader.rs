@@ -30,10 +30,13 @@ impl<'a> WeightMap<'a> {
     }
 
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<&'a Tensor32> {
-        let t = self.tensors.remove(name).ok_or_else(|| ModelError::Weights {
-            name: name.to_string(),
-            reason: format!("missing (expected shape {shape:?})"),
-        })?;
+        let t = self
+            .tensors
+            .remove(name)
+            .ok_or_else(|| ModelError::Weights {
+                name: name.to_string(),
+                reason: format!("missing (expected shape {shape:?})"),
+            })?;
         if t.shape != shape {
             return Err(ModelError::Weights {
                 name: name.to_string(),
@@ -108,7 +111,10 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
 
     let pos_proj = match cfg.feature_positional_embedding.as_deref() {
         Some(_) => Some(Linear::from_torch(
-            w.take("feature_positional_embedding_embeddings.weight", &[e, e / 4])?,
+            w.take(
+                "feature_positional_embedding_embeddings.weight",
+                &[e, e / 4],
+            )?,
             Some(w.take("feature_positional_embedding_embeddings.bias", &[e])?),
             device,
         )),
@@ -118,11 +124,29 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
     let mut layers = Vec::with_capacity(cfg.nlayers);
     for l in 0..cfg.nlayers {
         let p = format!("transformer_encoder.layers.{l}");
-        let feat = attention(&mut w, &format!("{p}.self_attn_between_features"), &cfg, device)?;
-        let items = attention(&mut w, &format!("{p}.self_attn_between_items"), &cfg, device)?;
+        let feat = attention(
+            &mut w,
+            &format!("{p}.self_attn_between_features"),
+            &cfg,
+            device,
+        )?;
+        let items = attention(
+            &mut w,
+            &format!("{p}.self_attn_between_items"),
+            &cfg,
+            device,
+        )?;
         let mlp = Mlp {
-            linear1: Linear::from_torch(w.take(&format!("{p}.mlp.linear1.weight"), &[nhid, e])?, None, device),
-            linear2: Linear::from_torch(w.take(&format!("{p}.mlp.linear2.weight"), &[e, nhid])?, None, device),
+            linear1: Linear::from_torch(
+                w.take(&format!("{p}.mlp.linear1.weight"), &[nhid, e])?,
+                None,
+                device,
+            ),
+            linear2: Linear::from_torch(
+                w.take(&format!("{p}.mlp.linear2.weight"), &[e, nhid])?,
+                None,
+                device,
+            ),
         };
         layers.push(PerFeatureEncoderLayer::new(feat, items, mlp, e, device));
     }
@@ -143,23 +167,16 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
 
     let borders = match cfg.task() {
         Task::Regression => {
-            let b = w.take("criterion.borders", &[cfg.num_buckets + 1])?.data.clone();
+            let b = w
+                .take("criterion.borders", &[cfg.num_buckets + 1])?
+                .data
+                .clone();
             // a training statistic, unused at inference; optional, but checked when present
             if w.tensors.contains_key("criterion.losses_per_bucket") {
                 w.take("criterion.losses_per_bucket", &[cfg.num_buckets])?;
             }
-            if b.windows(2).any(|p| !(p[1] >= p[0])) || b.iter().any(|v| !v.is_finite()) {
-                return Err(ModelError::Weights {
-                    name: "criterion.borders".into(),
-                    reason: "borders must be finite and sorted ascending".into(),
-                });
-            }
-            if b[1] <= b[0] || b[b.len() - 1] <= b[b.len() - 2] {
-                return Err(ModelError::Weights {
-                    name: "criterion.borders".into(),
-                    reason: "the outer buckets must have positive width (half-normal tails)".into(),
-                });
-            }
+            // same checks as the head itself: finite, ascending, positive outer widths
+            crate::bar_distribution::BarDistribution::new(b.clone())?;
             Some(b)
         }
         Task::Classification => None,
@@ -167,6 +184,13 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
     w.finish()?;
 
     Ok(PerFeatureTransformer::new(
-        cfg, x_proj, y_proj, pos_proj, layers, decoder, borders, device.clone(),
+        cfg,
+        x_proj,
+        y_proj,
+        pos_proj,
+        layers,
+        decoder,
+        borders,
+        device.clone(),
     ))
 }

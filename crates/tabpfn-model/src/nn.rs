@@ -57,7 +57,10 @@ pub fn tensor1(t: &Tensor32, device: &Device) -> Tensor<1> {
 }
 
 pub fn tensor2(t: &Tensor32, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(t.data.clone(), [t.shape[0], t.shape[1]]), device)
+    Tensor::from_data(
+        TensorData::new(t.data.clone(), [t.shape[0], t.shape[1]]),
+        device,
+    )
 }
 
 pub fn tensor3(t: &Tensor32, device: &Device) -> Tensor<3> {
@@ -69,7 +72,10 @@ pub fn tensor3(t: &Tensor32, device: &Device) -> Tensor<3> {
 
 pub fn tensor4(t: &Tensor32, device: &Device) -> Tensor<4> {
     Tensor::from_data(
-        TensorData::new(t.data.clone(), [t.shape[0], t.shape[1], t.shape[2], t.shape[3]]),
+        TensorData::new(
+            t.data.clone(),
+            [t.shape[0], t.shape[1], t.shape[2], t.shape[3]],
+        ),
         device,
     )
 }

@@ -65,14 +65,15 @@ impl Mt19937 {
 pub fn torch_randn_f32(seed: u64, numel: usize) -> Vec<f32> {
     let mut g = Mt19937::new(seed);
     if numel >= 16 {
-        let uniform = |g: &mut Mt19937| ((g.next_u32() & 0x00ff_ffff) as f64 / (1u64 << 24) as f64) as f32;
+        let uniform =
+            |g: &mut Mt19937| ((g.next_u32() & 0x00ff_ffff) as f64 / (1u64 << 24) as f64) as f32;
         let mut data: Vec<f32> = (0..numel).map(|_| uniform(&mut g)).collect();
         let mut i = 0;
         while i + 16 <= numel {
             fill16(&mut data[i..i + 16]);
             i += 16;
         }
-        if numel % 16 != 0 {
+        if !numel.is_multiple_of(16) {
             let tail = &mut data[numel - 16..];
             for v in tail.iter_mut() {
                 *v = uniform(&mut g);
@@ -87,7 +88,9 @@ pub fn torch_randn_f32(seed: u64, numel: usize) -> Vec<f32> {
                 if let Some(c) = cached.take() {
                     return c as f32;
                 }
-                let u = |g: &mut Mt19937| (g.next_u64() & ((1u64 << 53) - 1)) as f64 / (1u64 << 53) as f64;
+                let u = |g: &mut Mt19937| {
+                    (g.next_u64() & ((1u64 << 53) - 1)) as f64 / (1u64 << 53) as f64
+                };
                 let u1 = u(&mut g);
                 let u2 = u(&mut g);
                 let r = (-2.0 * (-u2).ln_1p()).sqrt();

@@ -44,7 +44,10 @@ impl<'a> Table<'a> {
         if x.len() != rows * cols {
             return Err(input_err(
                 "x",
-                format!("has {} values, expected rows × cols = {rows} × {cols}", x.len()),
+                format!(
+                    "has {} values, expected rows × cols = {rows} × {cols}",
+                    x.len()
+                ),
             ));
         }
         if cols == 0 {
@@ -139,7 +142,8 @@ impl PerFeatureTransformer {
         match &self.pos_proj {
             Some(proj) => {
                 let table = torch_randn_f32(self.config.seed, g * (e / 4));
-                let table = Tensor::<2>::from_data(TensorData::new(table, [g, e / 4]), &self.device);
+                let table =
+                    Tensor::<2>::from_data(TensorData::new(table, [g, e / 4]), &self.device);
                 proj.forward(table)
             }
             None => Tensor::zeros([g, e], &self.device),
@@ -159,11 +163,32 @@ impl PerFeatureTransformer {
             ));
         }
         let (r, g) = (x.rows, x.n_groups);
-        let xe = Tensor::<3>::from_data(TensorData::new(x.data.clone(), [r, g, x.width]), &self.device);
+        let xe = Tensor::<3>::from_data(
+            TensorData::new(x.data.clone(), [r, g, x.width]),
+            &self.device,
+        );
         let xe = self.x_proj.forward(xe) + pos.unsqueeze_dim::<3>(0);
         let ye = Tensor::<2>::from_data(TensorData::new(y, [r, 2]), &self.device);
         let ye = self.y_proj.forward(ye).unsqueeze_dim::<3>(1);
         Ok(Tensor::cat(vec![xe, ye], 1))
+    }
+
+    fn check_state(&self, state: &x_encoder::XEncoderState) -> Result<()> {
+        match state.overflowing_group() {
+            None => Ok(()),
+            Some(g) => {
+                let f = self.config.features_per_group;
+                Err(input_err(
+                    "x",
+                    format!(
+                        "feature columns {}..{} overflow float32 statistics (|values| near 3.4e38); \
+                         rescale the data",
+                        g * f,
+                        g * f + f - 1
+                    ),
+                ))
+            }
+        }
     }
 
     fn check_y(&self, y: &[f32], rows: usize) -> Result<()> {
@@ -189,7 +214,10 @@ impl PerFeatureTransformer {
                 data: Vec::new(),
             };
         }
-        let target = state.narrow(0, n_train, m).narrow(1, t - 1, 1).reshape([m, e]);
+        let target = state
+            .narrow(0, n_train, m)
+            .narrow(1, t - 1, 1)
+            .reshape([m, e]);
         let out = self.decoder.forward(target);
         Logits {
             rows: m,
@@ -206,12 +234,22 @@ impl PerFeatureTransformer {
         let enc_opts = XEncoderOptions {
             remove_outliers_std: options.remove_outliers_std,
         };
-        let (ex, _) = x_encoder::fit_transform(x.x, x.rows, x.cols, n, self.config.features_per_group, enc_opts);
+        let (ex, x_state) = x_encoder::fit_transform(
+            x.x,
+            x.rows,
+            x.cols,
+            n,
+            self.config.features_per_group,
+            enc_opts,
+        );
+        self.check_state(&x_state)?;
         let (ey, _) = y_encoder::fit_transform(y, x.rows, self.task() == Task::Classification);
         let pos = self.positional(ex.n_groups);
         let mut state = self.embed(&ex, ey, pos)?;
         for layer in &self.layers {
-            state = layer.forward(state, n, ItemsKv::FromTrain, false, options.query_chunk)?.0;
+            state = layer
+                .forward(state, n, ItemsKv::FromTrain, false, options.query_chunk)?
+                .0;
         }
         Ok(self.decode(state, n))
     }
@@ -220,27 +258,44 @@ impl PerFeatureTransformer {
     /// fitted encoder state, the positional embeddings and each layer's head-0 K/V of the
     /// items attention. As in the reference `fit_with_cache`, constant-column masks and
     /// used-feature counts come from the train rows only.
-    pub fn fit_cache(&self, x_train: Table<'_>, y: &[f32], options: ForwardOptions) -> Result<TrainCache> {
+    pub fn fit_cache(
+        &self,
+        x_train: Table<'_>,
+        y: &[f32],
+        options: ForwardOptions,
+    ) -> Result<TrainCache> {
         self.check_y(y, x_train.rows)?;
         if y.len() != x_train.rows {
             return Err(input_err(
                 "y",
-                format!("has {} targets, expected one per train row ({})", y.len(), x_train.rows),
+                format!(
+                    "has {} targets, expected one per train row ({})",
+                    y.len(),
+                    x_train.rows
+                ),
             ));
         }
         let n = y.len();
         let enc_opts = XEncoderOptions {
             remove_outliers_std: options.remove_outliers_std,
         };
-        let (ex, x_state) =
-            x_encoder::fit_transform(x_train.x, n, x_train.cols, n, self.config.features_per_group, enc_opts);
+        let (ex, x_state) = x_encoder::fit_transform(
+            x_train.x,
+            n,
+            x_train.cols,
+            n,
+            self.config.features_per_group,
+            enc_opts,
+        );
+        self.check_state(&x_state)?;
         let (ey, y_state) = y_encoder::fit_transform(y, n, self.task() == Task::Classification);
         let pos = self.positional(ex.n_groups);
         let mut state = self.embed(&ex, ey, pos.clone())?;
         let mut kv = Vec::with_capacity(self.layers.len());
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            let (s, cache) = layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
+            let (s, cache) =
+                layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
             kv.push(cache.ok_or_else(|| input_err("x", "no train rows to cache"))?);
             // the last layer's output of train rows is never read by test rows
             if i == last {
@@ -270,7 +325,9 @@ impl PerFeatureTransformer {
         let ey = y_encoder::transform(m, &cache.y_state);
         let mut state = self.embed(&ex, ey, cache.embeddings.clone())?;
         for (layer, kv) in self.layers.iter().zip(&cache.kv) {
-            state = layer.forward(state, 0, ItemsKv::Cached(kv), false, cache.query_chunk)?.0;
+            state = layer
+                .forward(state, 0, ItemsKv::Cached(kv), false, cache.query_chunk)?
+                .0;
         }
         Ok(self.decode(state, 0))
     }

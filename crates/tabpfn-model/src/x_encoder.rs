@@ -35,6 +35,17 @@ pub struct XEncoderState {
     pub used: Vec<usize>,
 }
 
+impl XEncoderState {
+    /// The first feature group whose fitted statistics overflow float32 (values near
+    /// ±3.4e38), which the reference turns into NaN and rejects.
+    pub fn overflowing_group(&self) -> Option<usize> {
+        let bad = |v: &f32| !v.is_finite();
+        (0..self.nan_mean.len())
+            .find(|&i| bad(&self.nan_mean[i]) || bad(&self.norm_mean[i]) || bad(&self.norm_std[i]))
+            .map(|i| i / self.features_per_group)
+    }
+}
+
 /// Encoder input `[R, G, 2F]` row-major: `[x_0..x_{F-1}, ind_0..ind_{F-1}]` per (row, group).
 #[derive(Debug, Clone)]
 pub struct EncodedX {
@@ -149,7 +160,10 @@ pub fn fit_transform(
         let train = &col[..n_train];
         let m = masked_mean(train, f32::is_finite);
         state.nan_mean[i] = m;
-        let mut col: Vec<f32> = col.iter().map(|&v| if v.is_finite() { v } else { m }).collect();
+        let mut col: Vec<f32> = col
+            .iter()
+            .map(|&v| if v.is_finite() { v } else { m })
+            .collect();
 
         if let Some(sigma) = options.remove_outliers_std {
             let train = &col[..n_train];
@@ -165,7 +179,8 @@ pub fn fit_transform(
             let s2 = nan_std(&clean, m2);
             let cut = s2 * sigma;
             let (lo, hi) = (m2 - cut, m2 + cut);
-            if let (Some(l), Some(u)) = (state.outlier_lower.as_mut(), state.outlier_upper.as_mut()) {
+            if let (Some(l), Some(u)) = (state.outlier_lower.as_mut(), state.outlier_upper.as_mut())
+            {
                 l[i] = lo;
                 u[i] = hi;
             }
@@ -189,7 +204,9 @@ pub fn fit_transform(
         main.push(col);
     }
     for gi in 0..g {
-        let used = (0..f).filter(|&fi| non_constant(&main[gi * f + fi])).count();
+        let used = (0..f)
+            .filter(|&fi| non_constant(&main[gi * f + fi]))
+            .count();
         state.used[gi] = used.max(1);
     }
     let enc = assemble(&main, &ind, &state.used, g, f, rows);
@@ -197,12 +214,7 @@ pub fn fit_transform(
 }
 
 /// Transforms `x` (`[rows, cols]`) with a fitted state (the predict-from-cache path).
-pub fn transform(
-    x: &[f32],
-    rows: usize,
-    cols: usize,
-    state: &XEncoderState,
-) -> EncodedX {
+pub fn transform(x: &[f32], rows: usize, cols: usize, state: &XEncoderState) -> EncodedX {
     let f = state.features_per_group;
     let (g, raw) = slot_columns(x, rows, cols, f);
     debug_assert_eq!(g, state.n_groups);
@@ -212,7 +224,10 @@ pub fn transform(
     for (i, col) in compacted.into_iter().enumerate() {
         ind.push(col.iter().map(|&v| nan_indicator(v)).collect::<Vec<f32>>());
         let m = state.nan_mean[i];
-        let mut col: Vec<f32> = col.iter().map(|&v| if v.is_finite() { v } else { m }).collect();
+        let mut col: Vec<f32> = col
+            .iter()
+            .map(|&v| if v.is_finite() { v } else { m })
+            .collect();
         if let (Some(l), Some(u)) = (&state.outlier_lower, &state.outlier_upper) {
             for v in col.iter_mut() {
                 *v = soft_clip(*v, l[i], u[i]);
@@ -245,7 +260,14 @@ fn compact(raw: &[Vec<f32>], keep: &[bool], g: usize, f: usize, rows: usize) -> 
     out
 }
 
-fn assemble(main: &[Vec<f32>], ind: &[Vec<f32>], used: &[usize], g: usize, f: usize, rows: usize) -> EncodedX {
+fn assemble(
+    main: &[Vec<f32>],
+    ind: &[Vec<f32>],
+    used: &[usize],
+    g: usize,
+    f: usize,
+    rows: usize,
+) -> EncodedX {
     let width = 2 * f;
     let mut data = vec![0.0f32; rows * g * width];
     for gi in 0..g {

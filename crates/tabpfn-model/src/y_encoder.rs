@@ -27,7 +27,11 @@ fn indicator(v: f32) -> f32 {
 
 /// Encoder input `[rows, 2]` row-major (`[y', indicator]`) for `y_train` followed by
 /// `rows - y_train.len()` test rows, and the fitted state.
-pub fn fit_transform(y_train: &[f32], rows: usize, classification: bool) -> (Vec<f32>, YEncoderState) {
+pub fn fit_transform(
+    y_train: &[f32],
+    rows: usize,
+    classification: bool,
+) -> (Vec<f32>, YEncoderState) {
     let (mut sum, mut n) = (0.0f64, 0usize);
     for &v in y_train.iter().filter(|v| v.is_finite()) {
         sum += v as f64;

@@ -42,12 +42,16 @@ fn max_abs_diff(got: &[f32], expected: &ArrayD<f32>) -> f32 {
 
 fn check(case: &str, what: &str, got: &[f32], expected: &ArrayD<f32>) {
     let d = max_abs_diff(got, expected);
-    println!("{case}/{what}: max |Δ| = {d:.3e} over {} values (tolerance {TOL:.0e})", got.len());
+    println!(
+        "{case}/{what}: max |Δ| = {d:.3e} over {} values (tolerance {TOL:.0e})",
+        got.len()
+    );
     assert!(d <= TOL, "{case}/{what}: max |Δ| {d:e} > {TOL:e}");
 }
 
 fn run_case(case: &str) {
-    let index: Value = serde_json::from_reader(File::open(dir().join("cases.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_reader(File::open(dir().join("cases.json")).unwrap()).unwrap();
     let meta = &index[case];
     let mut npz = NpzReader::new(File::open(dir().join(format!("{case}.npz"))).unwrap()).unwrap();
     let x: ArrayD<f32> = npz.by_name("x").unwrap();
@@ -62,26 +66,44 @@ fn run_case(case: &str) {
         query_chunk: None,
     };
 
-    let logits = m.forward(Table::new(&x, rows, cols).unwrap(), &y, opts).unwrap();
+    let logits = m
+        .forward(Table::new(&x, rows, cols).unwrap(), &y, opts)
+        .unwrap();
     let expected: ArrayD<f32> = npz.by_name("logits").unwrap();
-    assert_eq!([logits.rows, logits.n_out], [expected.shape()[0], expected.shape()[1]]);
+    assert_eq!(
+        [logits.rows, logits.n_out],
+        [expected.shape()[0], expected.shape()[1]]
+    );
     check(case, "logits", &logits.data, &expected);
 
     if m.task() == Task::Regression {
         check_regression(case, &m, &logits, &mut npz, meta);
     }
     if meta["cache"].as_bool().unwrap() {
-        let cache = m.fit_cache(Table::new(&x[..n * cols], n, cols).unwrap(), &y, opts).unwrap();
+        let cache = m
+            .fit_cache(Table::new(&x[..n * cols], n, cols).unwrap(), &y, opts)
+            .unwrap();
         let test = Table::new(&x[n * cols..], rows - n, cols).unwrap();
         let cached = m.predict_cached(&cache, test).unwrap();
-        check(case, "logits_cache", &cached.data, &npz.by_name("logits_cache").unwrap());
+        check(
+            case,
+            "logits_cache",
+            &cached.data,
+            &npz.by_name("logits_cache").unwrap(),
+        );
         // the cache survives a safetensors round trip unchanged
-        let path = std::env::temp_dir().join(format!("tabpfn-cache-{case}-{}.safetensors", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "tabpfn-cache-{case}-{}.safetensors",
+            std::process::id()
+        ));
         cache.save(&path).unwrap();
         let loaded = tabpfn_model::TrainCache::load(&path, &m).unwrap();
         std::fs::remove_file(&path).ok();
         let again = m.predict_cached(&loaded, test).unwrap();
-        assert_eq!(again.data, cached.data, "{case}: cache reloaded from disk gives other logits");
+        assert_eq!(
+            again.data, cached.data,
+            "{case}: cache reloaded from disk gives other logits"
+        );
     }
 }
 
@@ -94,9 +116,18 @@ fn check_regression(
 ) {
     let bar = BarDistribution::new(m.borders().unwrap().to_vec()).unwrap();
     let rows = 0..logits.rows;
-    let mean: Vec<f32> = rows.clone().map(|i| bar.mean(logits.row(i)).unwrap()).collect();
-    let median: Vec<f32> = rows.clone().map(|i| bar.median(logits.row(i)).unwrap()).collect();
-    let mode: Vec<f32> = rows.clone().map(|i| bar.mode(logits.row(i)).unwrap()).collect();
+    let mean: Vec<f32> = rows
+        .clone()
+        .map(|i| bar.mean(logits.row(i)).unwrap())
+        .collect();
+    let median: Vec<f32> = rows
+        .clone()
+        .map(|i| bar.median(logits.row(i)).unwrap())
+        .collect();
+    let mode: Vec<f32> = rows
+        .clone()
+        .map(|i| bar.mode(logits.row(i)).unwrap())
+        .collect();
     check(case, "mean", &mean, &npz.by_name("mean").unwrap());
     check(case, "median", &median, &npz.by_name("median").unwrap());
     check(case, "mode", &mode, &npz.by_name("mode").unwrap());
@@ -107,9 +138,18 @@ fn check_regression(
         .map(|q| q.as_f64().unwrap() as f32)
         .collect();
     let quantiles: Vec<f32> = rows
-        .flat_map(|i| qs.iter().map(|&q| bar.icdf(logits.row(i), q).unwrap()).collect::<Vec<_>>())
+        .flat_map(|i| {
+            qs.iter()
+                .map(|&q| bar.icdf(logits.row(i), q).unwrap())
+                .collect::<Vec<_>>()
+        })
         .collect();
-    check(case, "quantiles", &quantiles, &npz.by_name("quantiles").unwrap());
+    check(
+        case,
+        "quantiles",
+        &quantiles,
+        &npz.by_name("quantiles").unwrap(),
+    );
 }
 
 macro_rules! cases {
@@ -142,6 +182,11 @@ cases!(
 
 #[test]
 fn every_fixture_case_has_a_test() {
-    let index: Value = serde_json::from_reader(File::open(dir().join("cases.json")).unwrap()).unwrap();
-    assert_eq!(index.as_object().unwrap().len(), 14, "add new fixture cases to cases!()");
+    let index: Value =
+        serde_json::from_reader(File::open(dir().join("cases.json")).unwrap()).unwrap();
+    assert_eq!(
+        index.as_object().unwrap().len(),
+        14,
+        "add new fixture cases to cases!()"
+    );
 }

@@ -15,7 +15,9 @@ pub enum WeightsError {
     NotACheckpoint { path: PathBuf, reason: String },
     #[error("{path}: corrupt or truncated zip archive: {reason}")]
     Zip { path: PathBuf, reason: String },
-    #[error("pickle refers to the global `{0}`, which a weights file never needs; refusing to load it")]
+    #[error(
+        "pickle refers to the global `{0}`, which a weights file never needs; refusing to load it"
+    )]
     ForbiddenGlobal(String),
     #[error("pickle uses opcode {opcode} at byte {offset}, which a weights file never needs; refusing to load it")]
     ForbiddenOpcode { opcode: String, offset: usize },

@@ -14,7 +14,9 @@ pub fn to_json(v: &Value) -> Result<Json, String> {
             .map(Json::Number)
             .ok_or_else(|| format!("non-finite float {f}"))?,
         Value::Str(s) => Json::String(s.clone()),
-        Value::List(l) | Value::Tuple(l) => Json::Array(l.iter().map(to_json).collect::<Result<_, _>>()?),
+        Value::List(l) | Value::Tuple(l) => {
+            Json::Array(l.iter().map(to_json).collect::<Result<_, _>>()?)
+        }
         Value::Dict(d) => {
             let mut m = Map::new();
             for (k, v) in d {
@@ -57,14 +59,21 @@ pub fn py_float(f: f64) -> String {
         if point <= 0 {
             format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
         } else if point as usize >= digits.len() {
-            format!("{sign}{digits}{}.0", "0".repeat(point as usize - digits.len()))
+            format!(
+                "{sign}{digits}{}.0",
+                "0".repeat(point as usize - digits.len())
+            )
         } else {
             let (a, b) = digits.split_at(point as usize);
             format!("{sign}{a}.{b}")
         }
     } else {
         let (a, b) = digits.split_at(1);
-        let m = if b.is_empty() { a.to_string() } else { format!("{a}.{b}") };
+        let m = if b.is_empty() {
+            a.to_string()
+        } else {
+            format!("{a}.{b}")
+        };
         let es = if exp < 0 { "-" } else { "+" };
         format!("{sign}{m}e{es}{:02}", exp.abs())
     }
@@ -164,7 +173,11 @@ mod tests {
 
     #[test]
     fn dumps_matches_python_layout() {
-        let v: Json = serde_json::from_str(r#"{"b": [1, 2.5, null], "a": "é", "c": true}"#).unwrap();
-        assert_eq!(py_dumps(&v), r#"{"a": "\u00e9", "b": [1, 2.5, null], "c": true}"#);
+        let v: Json =
+            serde_json::from_str(r#"{"b": [1, 2.5, null], "a": "é", "c": true}"#).unwrap();
+        assert_eq!(
+            py_dumps(&v),
+            r#"{"a": "\u00e9", "b": [1, 2.5, null], "c": true}"#
+        );
     }
 }

@@ -274,7 +274,7 @@ impl<'a> Machine<'a> {
     }
 
     fn set_items(&mut self, items: Vec<Value>) -> Result<(), WeightsError> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(err("SETITEMS with an odd number of items"));
         }
         let target = self.top()?;
@@ -304,10 +304,15 @@ impl<'a> Machine<'a> {
 
     fn persistent_load(pid: Value) -> Result<Value, WeightsError> {
         let Value::Tuple(t) = pid else {
-            return Err(err(format!("persistent id is a {}, expected a tuple", pid.kind())));
+            return Err(err(format!(
+                "persistent id is a {}, expected a tuple",
+                pid.kind()
+            )));
         };
         match t.as_slice() {
-            [Value::Str(tag), ty, Value::Str(key), _location, Value::Int(numel)] if tag == "storage" => {
+            [Value::Str(tag), ty, Value::Str(key), _location, Value::Int(numel)]
+                if tag == "storage" =>
+            {
                 let dtype = match ty {
                     Value::Global(Global::StorageClass(d)) | Value::Global(Global::Dtype(d)) => *d,
                     Value::Dtype(d) => *d,
@@ -343,7 +348,10 @@ impl<'a> Machine<'a> {
 
     fn reduce(func: Value, args: Value) -> Result<Value, WeightsError> {
         let Value::Global(g) = func else {
-            return Err(err(format!("REDUCE on a {}, expected an allowlisted global", func.kind())));
+            return Err(err(format!(
+                "REDUCE on a {}, expected an allowlisted global",
+                func.kind()
+            )));
         };
         let Value::Tuple(args) = args else {
             return Err(err("REDUCE arguments are not a tuple"));

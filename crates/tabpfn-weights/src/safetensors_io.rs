@@ -29,23 +29,25 @@ fn st_err(path: &Path, e: impl std::fmt::Display) -> WeightsError {
 }
 
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| st_err(path, format!("{e:?}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| st_err(path, format!("{e:?}")))?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| st_err(path, format!("{e:?}")))?;
     let mut ckpt = Checkpoint::empty(Format::Safetensors);
     if let Some(m) = meta.metadata() {
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort();
         for k in keys {
-            let v: serde_json::Value = serde_json::from_str(&m[k]).map_err(|e| {
-                st_err(path, format!("header metadata `{k}` is not JSON: {e}"))
-            })?;
+            let v: serde_json::Value = serde_json::from_str(&m[k])
+                .map_err(|e| st_err(path, format!("header metadata `{k}` is not JSON: {e}")))?;
             ckpt.metadata.insert(k.clone(), v);
         }
     }
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
     for name in names {
-        let view = st.tensor(&name).map_err(|e| st_err(path, format!("{name}: {e:?}")))?;
+        let view = st
+            .tensor(&name)
+            .map_err(|e| st_err(path, format!("{name}: {e:?}")))?;
         let data = view.data();
         let values: Vec<f32> = match view.dtype() {
             Dtype::F32 => data
@@ -80,7 +82,11 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
             Dtype::F16 => "float16",
             _ => "bfloat16",
         };
-        *ckpt.info.source_dtypes.entry(dtype_name.to_string()).or_default() += 1;
+        *ckpt
+            .info
+            .source_dtypes
+            .entry(dtype_name.to_string())
+            .or_default() += 1;
         ckpt.tensors.push((
             name,
             Tensor32 {
@@ -160,7 +166,11 @@ fn tempfile_in(dir: &Path, out: &Path) -> std::io::Result<(std::path::PathBuf, s
         .unwrap_or_else(|| "checkpoint".into());
     for i in 0..1000u32 {
         let p = dir.join(format!(".{stem}.{}.{i}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

@@ -49,7 +49,8 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
             Err(e) => return Err(zip_err(path, e)),
         };
         let mut buf = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut buf).map_err(|e| zip_err(path, format!("{name}: {e}")))?;
+        f.read_to_end(&mut buf)
+            .map_err(|e| zip_err(path, format!("{name}: {e}")))?;
         Ok(Some(buf))
     };
 
@@ -78,12 +79,16 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
     let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
     let mut load_tensor = |name: &str, t: &TensorRef| -> Result<Tensor32, WeightsError> {
         if !storages.contains_key(&t.storage.key) {
-            let data = read_entry(&format!("{prefix}data/{}", t.storage.key))?.ok_or_else(|| {
-                WeightsError::Tensor {
-                    name: name.to_string(),
-                    reason: format!("storage `data/{}` is missing from the archive", t.storage.key),
-                }
-            })?;
+            let data =
+                read_entry(&format!("{prefix}data/{}", t.storage.key))?.ok_or_else(|| {
+                    WeightsError::Tensor {
+                        name: name.to_string(),
+                        reason: format!(
+                            "storage `data/{}` is missing from the archive",
+                            t.storage.key
+                        ),
+                    }
+                })?;
             storages.insert(t.storage.key.clone(), data);
         }
         let raw = &storages[&t.storage.key];
@@ -93,7 +98,9 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
     let mut ckpt = Checkpoint::empty(Format::TorchZip);
     for (k, v) in root.as_dict().unwrap_or_default() {
         let Value::Str(key) = k else {
-            return Err(WeightsError::Pickle(format!("top-level key {k:?} is not a string")));
+            return Err(WeightsError::Pickle(format!(
+                "top-level key {k:?} is not a string"
+            )));
         };
         match key.as_str() {
             "state_dict" => {
@@ -104,7 +111,9 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
                 })?;
                 for (name, t) in entries {
                     let Value::Str(name) = name else {
-                        return Err(WeightsError::Pickle(format!("state_dict key {name:?} is not a string")));
+                        return Err(WeightsError::Pickle(format!(
+                            "state_dict key {name:?} is not a string"
+                        )));
                     };
                     let Value::Tensor(tref) = t else {
                         return Err(WeightsError::WrongType {
@@ -114,7 +123,11 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
                         });
                     };
                     let tensor = load_tensor(name, tref)?;
-                    *ckpt.info.source_dtypes.entry(tref.storage.dtype.name().to_string()).or_default() += 1;
+                    *ckpt
+                        .info
+                        .source_dtypes
+                        .entry(tref.storage.dtype.name().to_string())
+                        .or_default() += 1;
                     ckpt.tensors.push((name.clone(), tensor));
                 }
                 ckpt.has_state_dict = true;
@@ -133,7 +146,12 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
 }
 
 /// Copies a (possibly strided, possibly offset) view out of a raw storage, as f32.
-fn gather(name: &str, t: &TensorRef, raw: &[u8], big_endian: bool) -> Result<Tensor32, WeightsError> {
+fn gather(
+    name: &str,
+    t: &TensorRef,
+    raw: &[u8],
+    big_endian: bool,
+) -> Result<Tensor32, WeightsError> {
     let terr = |reason: String| WeightsError::Tensor {
         name: name.to_string(),
         reason,

@@ -1,0 +1,192 @@
+//! The real binary on fixture models: forward parity, convert, info, and bad input.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use ndarray::ArrayD;
+use ndarray_npy::NpzReader;
+use predicates::prelude::*;
+
+fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel)
+}
+
+fn cli() -> Command {
+    Command::cargo_bin("tabpfn-cli").unwrap()
+}
+
+fn read(path: &std::path::Path, name: &str) -> ArrayD<f32> {
+    let mut npz = NpzReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    npz.by_name(name).unwrap()
+}
+
+fn max_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn forward_matches_reference_on_a_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, case, mode, extra) in [
+        (
+            "model/tiny_reg.ckpt",
+            "model/reg_specials.npz",
+            "full",
+            vec![],
+        ),
+        (
+            "model/tiny_reg.ckpt",
+            "model/reg_specials.npz",
+            "cache",
+            vec![],
+        ),
+        (
+            "model/default2_clf.ckpt",
+            "model/default_clf.npz",
+            "full",
+            vec!["--remove-outliers-std", "12"],
+        ),
+    ] {
+        let out = dir.path().join("out.npz");
+        cli()
+            .args(["forward", "--model"])
+            .arg(fixture(model))
+            .arg("--input")
+            .arg(fixture(case))
+            .arg("--output")
+            .arg(&out)
+            .args(["--mode", mode])
+            .args(&extra)
+            .assert()
+            .success();
+        let key = if mode == "cache" {
+            "logits_cache"
+        } else {
+            "logits"
+        };
+        let d = max_diff(&read(&out, "logits"), &read(&fixture(case), key));
+        println!("{case} ({mode}): max |Δ| logits = {d:.3e}");
+        assert!(d <= 1e-5);
+        if model.contains("reg") && mode == "full" {
+            for stat in ["mean", "median", "mode"] {
+                let d = max_diff(&read(&out, stat), &read(&fixture(case), stat));
+                assert!(d <= 1e-5, "{stat}: {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn convert_then_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    cli()
+        .arg("convert")
+        .arg(fixture("model/tiny_clf.ckpt"))
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("converted"));
+    cli().arg("info").arg(&out).assert().success().stdout(
+        predicate::str::contains("classification (up to 10 classes)")
+            .and(predicate::str::contains("sha256")),
+    );
+    cli()
+        .args(["info", "--json"])
+        .arg(fixture("model/tiny_reg.ckpt"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"task\": \"regression\""));
+}
+
+#[test]
+fn bad_input_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npz");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["info".into(), "/no/such/file.ckpt".into()],
+            "/no/such/file.ckpt",
+        ),
+        (
+            vec![
+                "info".into(),
+                fixture("weights/global_os_system.ckpt")
+                    .display()
+                    .to_string(),
+            ],
+            "os.system",
+        ),
+        (
+            vec![
+                "convert".into(),
+                fixture("model/tiny_clf.ckpt").display().to_string(),
+                "/missing-dir/x.safetensors".into(),
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                "forward".into(),
+                "--model".into(),
+                fixture("model/tiny_clf.ckpt").display().to_string(),
+                "--input".into(),
+                fixture("weights/mixed_expected.npz").display().to_string(),
+                "--output".into(),
+                out.display().to_string(),
+            ],
+            "no array `x`",
+        ),
+        (
+            vec![
+                "forward".into(),
+                "--model".into(),
+                fixture("weights/wrong_shape.ckpt").display().to_string(),
+                "--input".into(),
+                fixture("model/clf2_basic.npz").display().to_string(),
+                "--output".into(),
+                out.display().to_string(),
+            ],
+            "decoder_dict.standard.0.weight",
+        ),
+        (
+            vec![
+                "forward".into(),
+                "--model".into(),
+                fixture("model/tiny_clf.ckpt").display().to_string(),
+                "--input".into(),
+                fixture("model/clf2_basic.npz").display().to_string(),
+                "--output".into(),
+                out.display().to_string(),
+                "--device".into(),
+                "cuda".into(),
+            ],
+            "cuda",
+        ),
+    ];
+    for (args, needle) in cases {
+        cli()
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("error:").and(predicate::str::contains(needle)));
+        assert!(!out.exists(), "{args:?} left an output file");
+    }
+}
+
+#[test]
+fn help_of_every_subcommand() {
+    for sub in ["forward", "convert", "info"] {
+        cli()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
+    }
+}
