@@ -98,6 +98,20 @@ def case_list(rng):
     return cases
 
 
+def full_case_list(rng):
+    """12-layer default networks, built on the fly by scripts/parity-full.sh."""
+    cases = []
+    x, y = clf_table(rng, 200, 100, 20, 5)
+    cases.append(dict(name="full_clf", model="full_clf", x=with_specials(x, 200), y=y,
+                      outliers=12.0, cache=True))
+    x, y = clf_table(rng, 300, 50, 7, 10)
+    cases.append(dict(name="full_clf10", model="full_clf", x=x, y=y, outliers=None, cache=False))
+    x, y = reg_table(rng, 200, 100, 15)
+    cases.append(dict(name="full_reg", model="full_reg", x=with_specials(x, 200), y=y,
+                      outliers=None, cache=True))
+    return cases
+
+
 def run_case(ckpt: Path, case: dict) -> dict:
     x = torch.tensor(case["x"])[:, None, :]
     y = torch.tensor(case["y"])[:, None]
@@ -125,10 +139,11 @@ def run_case(ckpt: Path, case: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=FIXTURES / "model")
+    ap.add_argument("--full", action="store_true", help="12-layer cases (not committed)")
     args = ap.parse_args()
     setup_torch()
     rng = np.random.default_rng(20250522)
-    cases = case_list(rng)
+    cases = full_case_list(np.random.default_rng(7)) if args.full else case_list(rng)
     models = sorted({c["model"] for c in cases})
     ckpts = {}
     for i, name in enumerate(models):

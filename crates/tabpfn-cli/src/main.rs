@@ -63,6 +63,9 @@ enum Command {
         /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Run the forward pass this many times and print the wall times (benchmarking).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
     /// Convert a torch checkpoint (.ckpt) to safetensors in tabpfn's layout.
     Convert {
@@ -100,7 +103,8 @@ fn run(cli: Cli) -> Result<()> {
             remove_outliers_std,
             mode,
             device,
-        } => forward(model, input, output, remove_outliers_std, mode, &device),
+            repeat,
+        } => forward(model, input, output, remove_outliers_std, mode, &device, repeat),
         Command::Convert { input, output } => convert(input, output),
         Command::Info { model, json } => info(model, json),
     }
@@ -113,6 +117,7 @@ fn forward(
     remove_outliers_std: Option<f32>,
     mode: Mode,
     device: &str,
+    repeat: usize,
 ) -> Result<()> {
     let device = device::parse(device)?;
     if let Some(s) = remove_outliers_std {
@@ -157,13 +162,33 @@ fn forward(
         remove_outliers_std,
         query_chunk: None,
     };
-    let logits = match mode {
-        Mode::Full => net.forward(Table::new(&x, rows, cols)?, &y, opts)?,
-        Mode::Cache => {
-            let cache = net.fit_cache(Table::new(&x[..n * cols], n, cols)?, &y, opts)?;
-            net.predict_cached(&cache, Table::new(&x[n * cols..], rows - n, cols)?)?
-        }
+    let run = || -> Result<tabpfn_model::Logits> {
+        Ok(match mode {
+            Mode::Full => net.forward(Table::new(&x, rows, cols)?, &y, opts)?,
+            Mode::Cache => {
+                let cache = net.fit_cache(Table::new(&x[..n * cols], n, cols)?, &y, opts)?;
+                net.predict_cached(&cache, Table::new(&x[n * cols..], rows - n, cols)?)?
+            }
+        })
     };
+    let t = std::time::Instant::now();
+    let mut logits = run()?;
+    let mut times = vec![t.elapsed().as_secs_f64()];
+    for _ in 1..repeat {
+        let t = std::time::Instant::now();
+        logits = run()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    if repeat > 1 {
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        eprintln!(
+            "rust forward: min {:.3} s, median {:.3} s over {} runs",
+            sorted[0],
+            sorted[sorted.len() / 2],
+            sorted.len()
+        );
+    }
     let m = logits.rows;
     let mut arrays = vec![(
         "logits",

@@ -112,6 +112,27 @@ impl Checkpoint {
         Ok(self)
     }
 
+    /// Builds an in-memory checkpoint (e.g. random weights for benchmarks); `metadata` must
+    /// hold a dict-valued `config`.
+    pub fn from_parts(
+        tensors: Vec<(String, Tensor32)>,
+        metadata: BTreeMap<String, serde_json::Value>,
+    ) -> Result<Self, WeightsError> {
+        for (name, t) in &tensors {
+            if t.numel() != t.data.len() {
+                return Err(WeightsError::Tensor {
+                    name: name.clone(),
+                    reason: format!("shape {:?} needs {} values, got {}", t.shape, t.numel(), t.data.len()),
+                });
+            }
+        }
+        let mut ck = Self::empty(Format::Safetensors);
+        ck.tensors = tensors;
+        ck.metadata = metadata;
+        ck.has_state_dict = true;
+        ck.finish(Path::new("<memory>"))
+    }
+
     /// Reads a `.ckpt` (torch zip) or `.safetensors` file; the format is detected from the
     /// content, not the extension.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
