@@ -8,7 +8,7 @@ VENV=${TABPFN_VENV:-.venv}
 OUT=target/parity-full
 mkdir -p "$OUT"
 (cd python && "../$VENV/bin/python" gen_model.py --full --out "../$OUT")
-cargo build --release -q -p tabpfn-cli
+cargo build -q -p tabpfn-cli  # dev profile: dependencies optimised, shares the test build
 status=0
 for case in full_clf full_clf10 full_reg; do
   model=$(python3 -c "import json;print(json.load(open('$OUT/cases.json'))['$case']['model'])")
@@ -19,7 +19,7 @@ for case in full_clf full_clf10 full_reg; do
     args=(--model "$OUT/$model.ckpt" --input "$OUT/$case.npz" --output "$OUT/$case.$mode.rust.npz" --mode "$mode")
     [ -n "$std" ] && args+=(--remove-outliers-std "$std")
     echo "$case ($model, $mode):"
-    target/release/tabpfn-cli forward "${args[@]}" 2>/dev/null
+    target/debug/tabpfn-cli forward "${args[@]}" 2>/dev/null
     "$VENV/bin/python" python/compare.py "$OUT/$case.$mode.rust.npz" "$OUT/$case.npz" "$mode" 1e-5 || status=1
   done
 done

@@ -104,7 +104,15 @@ fn run(cli: Cli) -> Result<()> {
             mode,
             device,
             repeat,
-        } => forward(model, input, output, remove_outliers_std, mode, &device, repeat),
+        } => forward(
+            model,
+            input,
+            output,
+            remove_outliers_std,
+            mode,
+            &device,
+            repeat,
+        ),
         Command::Convert { input, output } => convert(input, output),
         Command::Info { model, json } => info(model, json),
     }

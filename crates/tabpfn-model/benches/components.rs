@@ -32,13 +32,23 @@ fn bench(c: &mut Criterion) {
 
     let a = rand([50_000, 192], &device);
     let w = rand([192, 576], &device);
-    g.bench_function("matmul_50000x192x576", |b| b.iter(|| a.clone().matmul(w.clone()).into_data()));
+    g.bench_function("matmul_50000x192x576", |b| {
+        b.iter(|| a.clone().matmul(w.clone()).into_data())
+    });
 
     let mlp = Mlp {
-        linear1: Linear { weight: rand([192, 768], &device), bias: None },
-        linear2: Linear { weight: rand([768, 192], &device), bias: None },
+        linear1: Linear {
+            weight: rand([192, 768], &device),
+            bias: None,
+        },
+        linear2: Linear {
+            weight: rand([768, 192], &device),
+            bias: None,
+        },
     };
-    g.bench_function("mlp_192_768_192_50000_tokens", |b| b.iter(|| mlp.forward(a.clone()).into_data()));
+    g.bench_function("mlp_192_768_192_50000_tokens", |b| {
+        b.iter(|| mlp.forward(a.clone()).into_data())
+    });
 
     let attn = attention(&device);
     // 51 token columns (50 feature groups + target); 1000 train rows; 1000 test rows
@@ -57,9 +67,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| attn.forward(rows.clone(), None).unwrap().into_data())
     });
 
-    let x: Vec<f32> = (0..2000 * 100).map(|i| ((i * 7919) % 1000) as f32 / 100.0).collect();
+    let x: Vec<f32> = (0..2000 * 100)
+        .map(|i| ((i * 7919) % 1000) as f32 / 100.0)
+        .collect();
     g.bench_function("x_encoder_2000x100", |b| {
-        b.iter(|| fit_transform(&x, 2000, 100, 1000, 2, XEncoderOptions { remove_outliers_std: Some(12.0) }))
+        b.iter(|| {
+            fit_transform(
+                &x,
+                2000,
+                100,
+                1000,
+                2,
+                XEncoderOptions {
+                    remove_outliers_std: Some(12.0),
+                },
+            )
+        })
     });
     g.finish();
 }

@@ -33,7 +33,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("train{n}_test{m}_features{d}(width{cols})"), |b| {
             b.iter(|| {
                 model
-                    .forward(Table::new(&x, n + m, cols).unwrap(), &y, ForwardOptions::default())
+                    .forward(
+                        Table::new(&x, n + m, cols).unwrap(),
+                        &y,
+                        ForwardOptions::default(),
+                    )
                     .unwrap()
             })
         });

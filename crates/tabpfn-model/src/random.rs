@@ -20,12 +20,22 @@ pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     if cfg.encoder_use_bias {
         v.push((format!("encoder.{enc}.layer.bias"), vec![e]));
     }
-    let y = if cfg.task() == Task::Classification { 2 } else { 1 };
+    let y = if cfg.task() == Task::Classification {
+        2
+    } else {
+        1
+    };
     v.push((format!("y_encoder.{y}.layer.weight"), vec![e, 2]));
     v.push((format!("y_encoder.{y}.layer.bias"), vec![e]));
     if cfg.feature_positional_embedding.is_some() {
-        v.push(("feature_positional_embedding_embeddings.weight".into(), vec![e, e / 4]));
-        v.push(("feature_positional_embedding_embeddings.bias".into(), vec![e]));
+        v.push((
+            "feature_positional_embedding_embeddings.weight".into(),
+            vec![e, e / 4],
+        ));
+        v.push((
+            "feature_positional_embedding_embeddings.bias".into(),
+            vec![e],
+        ));
     }
     for l in 0..cfg.nlayers {
         let p = format!("transformer_encoder.layers.{l}");
@@ -61,7 +71,9 @@ pub fn random_checkpoint(config: &Map<String, Value>, seed: u64) -> Result<Check
     for (name, shape) in expected_tensors(&cfg) {
         let n: usize = shape.iter().product();
         let data: Vec<f32> = if name == "criterion.borders" {
-            (0..n).map(|i| -4.0 + 8.0 * i as f32 / (n - 1) as f32).collect()
+            (0..n)
+                .map(|i| -4.0 + 8.0 * i as f32 / (n - 1) as f32)
+                .collect()
         } else {
             let fan_in = if name.ends_with("_w_out") {
                 shape[0] * shape[1]
@@ -70,7 +82,11 @@ pub fn random_checkpoint(config: &Map<String, Value>, seed: u64) -> Result<Check
             } else {
                 0
             };
-            let scale = if fan_in > 0 { 1.0 / (fan_in as f32).sqrt() } else { 0.2 };
+            let scale = if fan_in > 0 {
+                1.0 / (fan_in as f32).sqrt()
+            } else {
+                0.2
+            };
             (0..n).map(|_| normal() * scale).collect()
         };
         tensors.push((name, Tensor32 { shape, data }));

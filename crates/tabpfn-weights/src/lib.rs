@@ -122,7 +122,12 @@ impl Checkpoint {
             if t.numel() != t.data.len() {
                 return Err(WeightsError::Tensor {
                     name: name.clone(),
-                    reason: format!("shape {:?} needs {} values, got {}", t.shape, t.numel(), t.data.len()),
+                    reason: format!(
+                        "shape {:?} needs {} values, got {}",
+                        t.shape,
+                        t.numel(),
+                        t.data.len()
+                    ),
                 });
             }
         }
