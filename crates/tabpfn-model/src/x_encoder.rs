@@ -55,7 +55,8 @@ pub struct EncodedX {
     pub data: Vec<f32>,
 }
 
-fn nan_indicator(v: f32) -> f32 {
+/// The reference NaN-handling indicator: −2 NaN, +2 +inf, +4 −inf, 0 otherwise.
+pub(crate) fn nan_indicator(v: f32) -> f32 {
     if v.is_nan() {
         -2.0
     } else if v == f32::INFINITY {

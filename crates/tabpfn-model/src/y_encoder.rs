@@ -5,24 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::x_encoder::nan_indicator;
+
 /// Fitted y-encoder state (what the reference keeps for predict-from-cache).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YEncoderState {
     pub nan_mean: f32,
     /// Sorted distinct train labels (after imputation); `None` for regression.
     pub classes: Option<Vec<f32>>,
-}
-
-fn indicator(v: f32) -> f32 {
-    if v.is_nan() {
-        -2.0
-    } else if v == f32::INFINITY {
-        2.0
-    } else if v == f32::NEG_INFINITY {
-        4.0
-    } else {
-        0.0
-    }
 }
 
 /// Encoder input `[rows, 2]` row-major (`[y', indicator]`) for `y_train` followed by
@@ -61,7 +51,7 @@ pub fn transform(rows: usize, state: &YEncoderState) -> Vec<f32> {
 fn encode(y: &[f32], state: &YEncoderState) -> Vec<f32> {
     let mut out = Vec::with_capacity(y.len() * 2);
     for &v in y {
-        let ind = indicator(v);
+        let ind = nan_indicator(v);
         let mut val = if v.is_finite() { v } else { state.nan_mean };
         if let Some(classes) = &state.classes {
             val = classes.iter().filter(|&&u| u < val).count() as f32;
