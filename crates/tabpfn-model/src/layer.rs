@@ -99,4 +99,56 @@ impl PerFeatureEncoderLayer {
         let state = self.norm.forward(state + mlp);
         Ok((state, if keep_cache { train_kv } else { None }))
     }
+
+    /// The layer restricted to what the decoder reads when it is the last one: the target
+    /// token (last of the T) of the test rows. Feature attention runs only the target
+    /// token's queries (against all tokens' K/V), the items attention only the target
+    /// column, the MLP only the test rows' target tokens. Returns `[M, E]`.
+    pub fn forward_test_targets(
+        &self,
+        state: Tensor<3>,
+        n_train: usize,
+        items_kv: ItemsKv<'_>,
+        query_chunk: Option<usize>,
+    ) -> Result<Tensor<2>> {
+        let [rows, t, e] = state.dims();
+        let n_test = rows - n_train;
+        let feat_kv = self
+            .attn_between_features
+            .project_kv(state.clone(), KvHeads::All)?;
+        let target = state.narrow(1, t - 1, 1); // [R, 1, E]
+        let feat = self
+            .attn_between_features
+            .attend(target.clone(), &feat_kv, None)?;
+        let column = self.norm.forward(target + feat).swap_dims(0, 1); // [1, R, E]
+        let test = column.clone().narrow(1, n_train, n_test);
+        let kv = match items_kv {
+            ItemsKv::Cached(kv) => kv.narrow_batch(t - 1, 1),
+            ItemsKv::FromTrain if n_train > 0 => self
+                .attn_between_items
+                .project_kv(column.narrow(1, 0, n_train), KvHeads::First)?,
+            ItemsKv::FromTrain => {
+                return Err(crate::error::input_err(
+                    "x",
+                    "test rows need train rows (or a train-set cache) to attend to",
+                ))
+            }
+        };
+        let out = self
+            .attn_between_items
+            .attend(test.clone(), &kv, query_chunk)?;
+        let state = self.norm.forward(test + out);
+        let mlp = self.mlp.forward(state.clone());
+        Ok(self.norm.forward(state + mlp).reshape([n_test, e]))
+    }
+
+    /// The last layer of a cache build: only the train rows' head-0 K/V of the items
+    /// attention is needed (`[T, 1, N, D]`), not the layer's output.
+    pub fn items_kv_only(&self, state: Tensor<3>) -> Result<KvCache> {
+        let feat = self.attn_between_features.forward(state.clone(), None)?;
+        let state = self.norm.forward(state + feat);
+        Ok(self
+            .attn_between_items
+            .project_kv(state.swap_dims(0, 1), KvHeads::First)?)
+    }
 }

@@ -204,26 +204,41 @@ impl PerFeatureTransformer {
         Ok(())
     }
 
-    fn decode(&self, state: Tensor<3>, n_train: usize) -> Logits {
-        let [rows, t, e] = state.dims();
-        let m = rows - n_train;
-        if m == 0 {
-            return Logits {
-                rows: 0,
-                n_out: self.config.n_out(),
-                data: Vec::new(),
-            };
-        }
-        let target = state
-            .narrow(0, n_train, m)
-            .narrow(1, t - 1, 1)
-            .reshape([m, e]);
-        let out = self.decoder.forward(target);
+    fn no_rows(&self) -> Logits {
         Logits {
+            rows: 0,
+            n_out: self.config.n_out(),
+            data: Vec::new(),
+        }
+    }
+
+    /// Runs every layer on `state` and decodes the target token of the test rows; the last
+    /// layer computes only what the decoder reads.
+    fn run_layers(
+        &self,
+        mut state: Tensor<3>,
+        n_train: usize,
+        cache: Option<&TrainCache>,
+        query_chunk: Option<usize>,
+    ) -> Result<Logits> {
+        let kv_of = |l: usize| match cache {
+            Some(c) => ItemsKv::Cached(&c.kv[l]),
+            None => ItemsKv::FromTrain,
+        };
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers[..last].iter().enumerate() {
+            state = layer
+                .forward(state, n_train, kv_of(l), false, query_chunk)?
+                .0;
+        }
+        let target =
+            self.layers[last].forward_test_targets(state, n_train, kv_of(last), query_chunk)?;
+        let [m, _] = target.dims();
+        Ok(Logits {
             rows: m,
             n_out: self.config.n_out(),
-            data: to_vec(out),
-        }
+            data: to_vec(self.decoder.forward(target)),
+        })
     }
 
     /// Full forward pass: `x` holds `y.len()` train rows then the test rows; returns the
@@ -244,14 +259,12 @@ impl PerFeatureTransformer {
         );
         self.check_state(&x_state)?;
         let (ey, _) = y_encoder::fit_transform(y, x.rows, self.task() == Task::Classification);
-        let pos = self.positional(ex.n_groups);
-        let mut state = self.embed(&ex, ey, pos)?;
-        for layer in &self.layers {
-            state = layer
-                .forward(state, n, ItemsKv::FromTrain, false, options.query_chunk)?
-                .0;
+        if x.rows == n {
+            return Ok(self.no_rows());
         }
-        Ok(self.decode(state, n))
+        let pos = self.positional(ex.n_groups);
+        let state = self.embed(&ex, ey, pos)?;
+        self.run_layers(state, n, None, options.query_chunk)
     }
 
     /// "Fit once": runs the train rows alone and keeps what test rows need later — the
@@ -293,16 +306,14 @@ impl PerFeatureTransformer {
         let mut state = self.embed(&ex, ey, pos.clone())?;
         let mut kv = Vec::with_capacity(self.layers.len());
         let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for layer in &self.layers[..last] {
             let (s, cache) =
                 layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
             kv.push(cache.ok_or_else(|| input_err("x", "no train rows to cache"))?);
-            // the last layer's output of train rows is never read by test rows
-            if i == last {
-                break;
-            }
             state = s;
         }
+        // test rows read only the last layer's K/V, never its output
+        kv.push(self.layers[last].items_kv_only(state)?);
         Ok(TrainCache {
             n_features: x_train.cols,
             n_train: n,
@@ -319,17 +330,12 @@ impl PerFeatureTransformer {
         cache.check_compatible(self, x_test.cols)?;
         let m = x_test.rows;
         if m == 0 {
-            return Ok(self.decode(Tensor::zeros([0, 1, self.config.emsize], &self.device), 0));
+            return Ok(self.no_rows());
         }
         let ex = x_encoder::transform(x_test.x, m, x_test.cols, &cache.x_state);
         let ey = y_encoder::transform(m, &cache.y_state);
-        let mut state = self.embed(&ex, ey, cache.embeddings.clone())?;
-        for (layer, kv) in self.layers.iter().zip(&cache.kv) {
-            state = layer
-                .forward(state, 0, ItemsKv::Cached(kv), false, cache.query_chunk)?
-                .0;
-        }
-        Ok(self.decode(state, 0))
+        let state = self.embed(&ex, ey, cache.embeddings.clone())?;
+        self.run_layers(state, 0, Some(cache), cache.query_chunk)
     }
 
     pub(crate) fn n_layers(&self) -> usize {
