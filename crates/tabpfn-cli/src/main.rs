@@ -63,7 +63,7 @@ enum Command {
         /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
         #[arg(long, default_value = "cpu")]
         device: String,
-        /// Run the forward pass this many times and print the wall times (benchmarking).
+        /// Run the forward pass this many times (the wall times go to stderr).
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
@@ -187,16 +187,14 @@ fn forward(
         logits = run()?;
         times.push(t.elapsed().as_secs_f64());
     }
-    if repeat > 1 {
-        let mut sorted = times.clone();
-        sorted.sort_by(f64::total_cmp);
-        eprintln!(
-            "rust forward: min {:.3} s, median {:.3} s over {} runs",
-            sorted[0],
-            sorted[sorted.len() / 2],
-            sorted.len()
-        );
-    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    eprintln!(
+        "rust forward: min {:.3} s, median {:.3} s over {} runs",
+        sorted[0],
+        sorted[sorted.len() / 2],
+        sorted.len()
+    );
     let m = logits.rows;
     let mut arrays = vec![(
         "logits",
