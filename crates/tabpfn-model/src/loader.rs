@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use tabpfn_attention::{AttentionConfig, AttentionWeights, MultiHeadAttention};
 use tabpfn_weights::{Checkpoint, Tensor32};
 
+use crate::bar_distribution::BarDistribution;
 use crate::config::{ModelConfig, Task};
 use crate::decoder::Decoder;
 use crate::error::{ModelError, Result};
@@ -16,181 +17,166 @@ use crate::mlp::Mlp;
 use crate::nn::{tensor3, tensor4, Linear};
 use crate::transformer::PerFeatureTransformer;
 
-struct WeightMap<'a> {
-    tensors: BTreeMap<&'a str, &'a Tensor32>,
-    taken: Vec<String>,
+/// A training statistic of regressors, unused at inference: optional, checked when present.
+const OPTIONAL: &str = "criterion.losses_per_bucket";
+
+/// Every state-dict tensor a checkpoint of this config must hold, with its shape.
+pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let (e, f, h, nhid) = (cfg.emsize, cfg.features_per_group, cfg.nhead, cfg.nhid());
+    let d = e / h;
+    let enc = if cfg.remove_duplicate_features { 6 } else { 5 };
+    let mut v = vec![(format!("encoder.{enc}.layer.weight"), vec![e, 2 * f])];
+    if cfg.encoder_use_bias {
+        v.push((format!("encoder.{enc}.layer.bias"), vec![e]));
+    }
+    let y = if cfg.task() == Task::Classification {
+        2
+    } else {
+        1
+    };
+    v.push((format!("y_encoder.{y}.layer.weight"), vec![e, 2]));
+    v.push((format!("y_encoder.{y}.layer.bias"), vec![e]));
+    if cfg.feature_positional_embedding.is_some() {
+        v.push((
+            "feature_positional_embedding_embeddings.weight".into(),
+            vec![e, e / 4],
+        ));
+        v.push((
+            "feature_positional_embedding_embeddings.bias".into(),
+            vec![e],
+        ));
+    }
+    for l in 0..cfg.nlayers {
+        let p = format!("transformer_encoder.layers.{l}");
+        for a in ["self_attn_between_features", "self_attn_between_items"] {
+            v.push((format!("{p}.{a}._w_qkv"), vec![3, h, d, e]));
+            v.push((format!("{p}.{a}._w_out"), vec![h, d, e]));
+        }
+        v.push((format!("{p}.mlp.linear1.weight"), vec![nhid, e]));
+        v.push((format!("{p}.mlp.linear2.weight"), vec![e, nhid]));
+    }
+    let n_out = cfg.n_out();
+    v.push(("decoder_dict.standard.0.weight".into(), vec![nhid, e]));
+    v.push(("decoder_dict.standard.0.bias".into(), vec![nhid]));
+    v.push(("decoder_dict.standard.2.weight".into(), vec![n_out, nhid]));
+    v.push(("decoder_dict.standard.2.bias".into(), vec![n_out]));
+    if cfg.task() == Task::Regression {
+        v.push(("criterion.borders".into(), vec![cfg.num_buckets + 1]));
+        v.push(("criterion.losses_per_bucket".into(), vec![cfg.num_buckets]));
+    }
+    v
 }
 
-impl<'a> WeightMap<'a> {
-    fn new(ckpt: &'a Checkpoint) -> Self {
-        Self {
-            tensors: ckpt.tensors.iter().map(|(n, t)| (n.as_str(), t)).collect(),
-            taken: Vec::new(),
-        }
-    }
-
-    fn take(&mut self, name: &str, shape: &[usize]) -> Result<&'a Tensor32> {
-        let t = self
-            .tensors
-            .remove(name)
-            .ok_or_else(|| ModelError::Weights {
-                name: name.to_string(),
+/// Checks the checkpoint's state dict against [`expected_tensors`]: every expected key
+/// present with its shape, no other key.
+fn validate<'a>(
+    ckpt: &'a Checkpoint,
+    cfg: &ModelConfig,
+) -> Result<BTreeMap<&'a str, &'a Tensor32>> {
+    let mut found: BTreeMap<&str, &Tensor32> =
+        ckpt.tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let mut tensors = BTreeMap::new();
+    for (name, shape) in expected_tensors(cfg) {
+        let Some((key, t)) = found.remove_entry(name.as_str()) else {
+            if name == OPTIONAL {
+                continue;
+            }
+            return Err(ModelError::Weights {
+                name,
                 reason: format!("missing (expected shape {shape:?})"),
-            })?;
+            });
+        };
         if t.shape != shape {
             return Err(ModelError::Weights {
-                name: name.to_string(),
+                name,
                 reason: format!("has shape {:?}, expected {shape:?}", t.shape),
             });
         }
-        self.taken.push(name.to_string());
-        Ok(t)
+        tensors.insert(key, t);
     }
-
-    fn finish(self) -> Result<()> {
-        if let Some((name, t)) = self.tensors.iter().next() {
-            return Err(ModelError::Weights {
-                name: name.to_string(),
-                reason: format!(
-                    "unexpected key (shape {:?}) for this architecture; {} unused key(s) in total",
-                    t.shape,
-                    self.tensors.len()
-                ),
-            });
-        }
-        Ok(())
+    if let Some((name, t)) = found.iter().next() {
+        return Err(ModelError::Weights {
+            name: name.to_string(),
+            reason: format!(
+                "unexpected key (shape {:?}) for this architecture; {} unused key(s) in total",
+                t.shape,
+                found.len()
+            ),
+        });
     }
-}
-
-fn attention(
-    w: &mut WeightMap<'_>,
-    prefix: &str,
-    cfg: &ModelConfig,
-    device: &Device,
-) -> Result<MultiHeadAttention> {
-    let (e, h) = (cfg.emsize, cfg.nhead);
-    let d = e / h;
-    let mut acfg = AttentionConfig::standard(e, h)?;
-    acfg.dropout_p = cfg.dropout;
-    let qkv = w.take(&format!("{prefix}._w_qkv"), &[3, h, d, e])?;
-    let out = w.take(&format!("{prefix}._w_out"), &[h, d, e])?;
-    Ok(MultiHeadAttention::new(
-        acfg,
-        AttentionWeights {
-            w_qkv: Some(tensor4(qkv, device)),
-            w_out: Some(tensor3(out, device)),
-            ..Default::default()
-        },
-    )?)
+    Ok(tensors)
 }
 
 /// Builds the network from a checkpoint read by `tabpfn-weights`.
 pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureTransformer> {
     let cfg = ModelConfig::from_json(ckpt.config())?;
-    let (e, f, nhid) = (cfg.emsize, cfg.features_per_group, cfg.nhid());
-    let mut w = WeightMap::new(ckpt);
+    let w = validate(ckpt, &cfg)?;
+    // every expected key is present after `validate`
+    let get = |name: &str| w[name];
+    let linear = |prefix: &str, bias: bool| {
+        Linear::from_torch(
+            get(&format!("{prefix}.weight")),
+            bias.then(|| get(&format!("{prefix}.bias"))),
+            device,
+        )
+    };
+    let attention = |prefix: &str| -> Result<MultiHeadAttention> {
+        let mut acfg = AttentionConfig::standard(cfg.emsize, cfg.nhead)?;
+        acfg.dropout_p = cfg.dropout;
+        Ok(MultiHeadAttention::new(
+            acfg,
+            AttentionWeights {
+                w_qkv: Some(tensor4(get(&format!("{prefix}._w_qkv")), device)),
+                w_out: Some(tensor3(get(&format!("{prefix}._w_out")), device)),
+                ..Default::default()
+            },
+        )?)
+    };
 
     let enc_idx = if cfg.remove_duplicate_features { 6 } else { 5 };
-    let enc_w = w.take(&format!("encoder.{enc_idx}.layer.weight"), &[e, 2 * f])?;
-    let enc_b = if cfg.encoder_use_bias {
-        Some(w.take(&format!("encoder.{enc_idx}.layer.bias"), &[e])?)
-    } else {
-        None
-    };
-    let x_proj = Linear::from_torch(enc_w, enc_b, device);
-
     let y_idx = match cfg.task() {
         Task::Classification => 2,
         Task::Regression => 1,
     };
-    let y_proj = Linear::from_torch(
-        w.take(&format!("y_encoder.{y_idx}.layer.weight"), &[e, 2])?,
-        Some(w.take(&format!("y_encoder.{y_idx}.layer.bias"), &[e])?),
-        device,
-    );
-
-    let pos_proj = match cfg.feature_positional_embedding.as_deref() {
-        Some(_) => Some(Linear::from_torch(
-            w.take(
-                "feature_positional_embedding_embeddings.weight",
-                &[e, e / 4],
-            )?,
-            Some(w.take("feature_positional_embedding_embeddings.bias", &[e])?),
-            device,
-        )),
-        None => None,
-    };
-
     let mut layers = Vec::with_capacity(cfg.nlayers);
     for l in 0..cfg.nlayers {
         let p = format!("transformer_encoder.layers.{l}");
-        let feat = attention(
-            &mut w,
-            &format!("{p}.self_attn_between_features"),
-            &cfg,
-            device,
-        )?;
-        let items = attention(
-            &mut w,
-            &format!("{p}.self_attn_between_items"),
-            &cfg,
-            device,
-        )?;
         let mlp = Mlp {
-            linear1: Linear::from_torch(
-                w.take(&format!("{p}.mlp.linear1.weight"), &[nhid, e])?,
-                None,
-                device,
-            ),
-            linear2: Linear::from_torch(
-                w.take(&format!("{p}.mlp.linear2.weight"), &[e, nhid])?,
-                None,
-                device,
-            ),
+            linear1: linear(&format!("{p}.mlp.linear1"), false),
+            linear2: linear(&format!("{p}.mlp.linear2"), false),
         };
-        layers.push(PerFeatureEncoderLayer::new(feat, items, mlp, e, device));
+        layers.push(PerFeatureEncoderLayer::new(
+            attention(&format!("{p}.self_attn_between_features"))?,
+            attention(&format!("{p}.self_attn_between_items"))?,
+            mlp,
+            cfg.emsize,
+            device,
+        ));
     }
-
-    let n_out = cfg.n_out();
-    let decoder = Decoder {
-        hidden: Linear::from_torch(
-            w.take("decoder_dict.standard.0.weight", &[nhid, e])?,
-            Some(w.take("decoder_dict.standard.0.bias", &[nhid])?),
-            device,
-        ),
-        output: Linear::from_torch(
-            w.take("decoder_dict.standard.2.weight", &[n_out, nhid])?,
-            Some(w.take("decoder_dict.standard.2.bias", &[n_out])?),
-            device,
-        ),
-    };
-
     let borders = match cfg.task() {
         Task::Regression => {
-            let b = w
-                .take("criterion.borders", &[cfg.num_buckets + 1])?
-                .data
-                .clone();
-            // a training statistic, unused at inference; optional, but checked when present
-            if w.tensors.contains_key("criterion.losses_per_bucket") {
-                w.take("criterion.losses_per_bucket", &[cfg.num_buckets])?;
-            }
+            let b = get("criterion.borders").data.clone();
             // same checks as the head itself: finite, ascending, positive outer widths
-            crate::bar_distribution::BarDistribution::new(b.clone())?;
+            BarDistribution::new(b.clone())?;
             Some(b)
         }
         Task::Classification => None,
     };
-    w.finish()?;
 
-    Ok(PerFeatureTransformer::new(
-        cfg,
-        x_proj,
-        y_proj,
-        pos_proj,
+    Ok(PerFeatureTransformer {
+        x_proj: linear(&format!("encoder.{enc_idx}.layer"), cfg.encoder_use_bias),
+        y_proj: linear(&format!("y_encoder.{y_idx}.layer"), true),
+        pos_proj: cfg
+            .feature_positional_embedding
+            .is_some()
+            .then(|| linear("feature_positional_embedding_embeddings", true)),
         layers,
-        decoder,
+        decoder: Decoder {
+            hidden: linear("decoder_dict.standard.0", true),
+            output: linear("decoder_dict.standard.2", true),
+        },
         borders,
-        device.clone(),
-    ))
+        device: device.clone(),
+        config: cfg,
+    })
 }

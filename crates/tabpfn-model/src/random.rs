@@ -9,54 +9,8 @@ use tabpfn_weights::{Checkpoint, Tensor32};
 
 use crate::config::{ModelConfig, Task};
 use crate::error::Result;
+use crate::loader::expected_tensors;
 use crate::rng::Mt19937;
-
-/// Every state-dict tensor a checkpoint of this config must hold, with its shape.
-pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
-    let (e, f, h, nhid) = (cfg.emsize, cfg.features_per_group, cfg.nhead, cfg.nhid());
-    let d = e / h;
-    let enc = if cfg.remove_duplicate_features { 6 } else { 5 };
-    let mut v = vec![(format!("encoder.{enc}.layer.weight"), vec![e, 2 * f])];
-    if cfg.encoder_use_bias {
-        v.push((format!("encoder.{enc}.layer.bias"), vec![e]));
-    }
-    let y = if cfg.task() == Task::Classification {
-        2
-    } else {
-        1
-    };
-    v.push((format!("y_encoder.{y}.layer.weight"), vec![e, 2]));
-    v.push((format!("y_encoder.{y}.layer.bias"), vec![e]));
-    if cfg.feature_positional_embedding.is_some() {
-        v.push((
-            "feature_positional_embedding_embeddings.weight".into(),
-            vec![e, e / 4],
-        ));
-        v.push((
-            "feature_positional_embedding_embeddings.bias".into(),
-            vec![e],
-        ));
-    }
-    for l in 0..cfg.nlayers {
-        let p = format!("transformer_encoder.layers.{l}");
-        for a in ["self_attn_between_features", "self_attn_between_items"] {
-            v.push((format!("{p}.{a}._w_qkv"), vec![3, h, d, e]));
-            v.push((format!("{p}.{a}._w_out"), vec![h, d, e]));
-        }
-        v.push((format!("{p}.mlp.linear1.weight"), vec![nhid, e]));
-        v.push((format!("{p}.mlp.linear2.weight"), vec![e, nhid]));
-    }
-    let n_out = cfg.n_out();
-    v.push(("decoder_dict.standard.0.weight".into(), vec![nhid, e]));
-    v.push(("decoder_dict.standard.0.bias".into(), vec![nhid]));
-    v.push(("decoder_dict.standard.2.weight".into(), vec![n_out, nhid]));
-    v.push(("decoder_dict.standard.2.bias".into(), vec![n_out]));
-    if cfg.task() == Task::Regression {
-        v.push(("criterion.borders".into(), vec![cfg.num_buckets + 1]));
-        v.push(("criterion.losses_per_bucket".into(), vec![cfg.num_buckets]));
-    }
-    v
-}
 
 /// A checkpoint with `config` and seeded random weights.
 pub fn random_checkpoint(config: &Map<String, Value>, seed: u64) -> Result<Checkpoint> {

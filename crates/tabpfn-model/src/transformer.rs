@@ -75,44 +75,21 @@ impl Logits {
 /// The TabPFN v2 network.
 #[derive(Debug, Clone)]
 pub struct PerFeatureTransformer {
-    config: ModelConfig,
+    pub(crate) config: ModelConfig,
     /// x-encoder projection `encoder.{5|6}.layer`: 2F → E.
-    x_proj: Linear,
+    pub(crate) x_proj: Linear,
     /// y-encoder projection `y_encoder.{2|1}.layer`: 2 → E.
-    y_proj: Linear,
+    pub(crate) y_proj: Linear,
     /// `feature_positional_embedding_embeddings`: E/4 → E.
-    pos_proj: Option<Linear>,
-    layers: Vec<PerFeatureEncoderLayer>,
-    decoder: Decoder,
+    pub(crate) pos_proj: Option<Linear>,
+    pub(crate) layers: Vec<PerFeatureEncoderLayer>,
+    pub(crate) decoder: Decoder,
     /// Regression borders (`criterion.borders`), z-scored target space.
-    borders: Option<Vec<f32>>,
-    device: Device,
+    pub(crate) borders: Option<Vec<f32>>,
+    pub(crate) device: Device,
 }
 
 impl PerFeatureTransformer {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        config: ModelConfig,
-        x_proj: Linear,
-        y_proj: Linear,
-        pos_proj: Option<Linear>,
-        layers: Vec<PerFeatureEncoderLayer>,
-        decoder: Decoder,
-        borders: Option<Vec<f32>>,
-        device: Device,
-    ) -> Self {
-        Self {
-            config,
-            x_proj,
-            y_proj,
-            pos_proj,
-            layers,
-            decoder,
-            borders,
-            device,
-        }
-    }
-
     /// Loads a `.ckpt` or `.safetensors` checkpoint onto `device`, validating every tensor.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let ckpt = tabpfn_weights::Checkpoint::open(path)?;
