@@ -16,6 +16,13 @@ pub enum ItemsKv<'a> {
     Cached(&'a KvCache),
 }
 
+fn no_train_rows() -> crate::error::ModelError {
+    crate::error::input_err(
+        "x",
+        "test rows need train rows (or a train-set cache) to attend to",
+    )
+}
+
 #[derive(Debug, Clone)]
 pub struct PerFeatureEncoderLayer {
     pub attn_between_features: MultiHeadAttention,
@@ -81,12 +88,7 @@ impl PerFeatureEncoderLayer {
             let kv = match (&items_kv, &train_kv) {
                 (ItemsKv::Cached(kv), _) => (*kv).clone(),
                 (ItemsKv::FromTrain, Some(kv)) => kv.clone(),
-                (ItemsKv::FromTrain, None) => {
-                    return Err(crate::error::input_err(
-                        "x",
-                        "test rows need train rows (or a train-set cache) to attend to",
-                    ))
-                }
+                (ItemsKv::FromTrain, None) => return Err(no_train_rows()),
             };
             let out = self
                 .attn_between_items
@@ -127,12 +129,7 @@ impl PerFeatureEncoderLayer {
             ItemsKv::FromTrain if n_train > 0 => self
                 .attn_between_items
                 .project_kv(column.narrow(1, 0, n_train), KvHeads::First)?,
-            ItemsKv::FromTrain => {
-                return Err(crate::error::input_err(
-                    "x",
-                    "test rows need train rows (or a train-set cache) to attend to",
-                ))
-            }
+            ItemsKv::FromTrain => return Err(no_train_rows()),
         };
         let out = self
             .attn_between_items
