@@ -37,6 +37,4 @@ pub enum WeightsError {
     },
     #[error("{path}: invalid safetensors file: {reason}")]
     Safetensors { path: PathBuf, reason: String },
-    #[error("{0}")]
-    Other(String),
 }

@@ -598,12 +598,7 @@ impl<'a> Machine<'a> {
                         }
                     }
                 }
-                0x81 | 0x92 | b'i' | b'o' => {
-                    return Err(WeightsError::ForbiddenOpcode {
-                        opcode: opcode_name(op).to_string(),
-                        offset: at,
-                    })
-                }
+                // everything else, NEWOBJ / INST / OBJ included, could build arbitrary objects
                 other => {
                     return Err(WeightsError::ForbiddenOpcode {
                         opcode: opcode_name(other).to_string(),
