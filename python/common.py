@@ -46,12 +46,12 @@ def refill_(module: torch.nn.Module, seed: int, *, skip: tuple[str, ...] = ()) -
             p.copy_(noise * scale)
 
 
-def save_npz(path: Path, **arrays: np.ndarray) -> None:
+def save_npz(path: Path, *, keep_float64: bool = False, **arrays: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     clean = {}
     for k, v in arrays.items():
         v = np.asarray(v)
-        if v.dtype == np.float64:
+        if v.dtype == np.float64 and not keep_float64:
             v = v.astype(np.float32)
         clean[k] = np.require(v, requirements="C")  # keeps 0-d arrays 0-d
     # Like np.savez, but with fixed zip timestamps so identical arrays give identical bytes.

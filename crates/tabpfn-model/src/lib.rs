@@ -28,6 +28,7 @@ pub mod layer;
 pub mod loader;
 pub mod mlp;
 pub mod nn;
+pub mod pipeline;
 pub mod random;
 pub mod rng;
 pub mod transformer;

@@ -1,0 +1,354 @@
+//! `TabPFNClassifier` of 2.2.1: fit → predict_proba / predict.
+
+use std::sync::Arc;
+
+use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds};
+use super::estimator::{
+    batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
+    OutlierRemoval, Runner, MAX_CLASSES,
+};
+use super::frame::{ClassLabel, DataFrame, Target};
+use super::member::MemberMatrix;
+use super::postprocess::{combine_class_logits, mean_class_logits, unpermute_classes};
+use super::MemberView;
+use crate::config::Task;
+use crate::error::{input_err, Result};
+use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer};
+
+/// A TabPFN classifier: a loaded classification network and the estimator knobs.
+#[derive(Debug, Clone)]
+pub struct TabPFNClassifier {
+    model: Arc<PerFeatureTransformer>,
+    config: EstimatorConfig,
+}
+
+/// Per-class probabilities `[rows, classes]`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probabilities {
+    pub rows: usize,
+    pub classes: usize,
+    pub data: Vec<f32>,
+}
+
+impl Probabilities {
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.classes..(i + 1) * self.classes]
+    }
+}
+
+/// Sorted class labels and each train row's class index (`LabelEncoder`).
+fn encode_labels(y: &Target) -> Result<(Vec<ClassLabel>, Vec<usize>)> {
+    match y {
+        Target::Numeric(v) => {
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(input_err(
+                    "y",
+                    format!("row {i} is {}; class labels must be finite", v[i]),
+                ));
+            }
+            let mut classes = v.clone();
+            classes.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+            classes.dedup();
+            let idx = v
+                .iter()
+                .map(|x| classes.iter().position(|c| c == x).expect("present"))
+                .collect();
+            Ok((classes.into_iter().map(ClassLabel::Numeric).collect(), idx))
+        }
+        Target::Text(v) => {
+            let mut classes = v.clone();
+            classes.sort_unstable();
+            classes.dedup();
+            let idx = v
+                .iter()
+                .map(|x| classes.binary_search(x).expect("present"))
+                .collect();
+            Ok((classes.into_iter().map(ClassLabel::Text).collect(), idx))
+        }
+    }
+}
+
+impl TabPFNClassifier {
+    /// Checks that the model is a classifier.
+    pub fn new(model: Arc<PerFeatureTransformer>, config: EstimatorConfig) -> Result<Self> {
+        if model.task() != Task::Classification {
+            return Err(input_err(
+                "model",
+                "is a regression checkpoint; TabPFNClassifier needs a classifier",
+            ));
+        }
+        Ok(Self { model, config })
+    }
+
+    pub fn config(&self) -> &EstimatorConfig {
+        &self.config
+    }
+
+    /// Fits the ensemble on `x` (train table) and `y` (one label per row).
+    pub fn fit(&self, x: &DataFrame, y: &Target) -> Result<FittedClassifier> {
+        let cfg = &self.config;
+        check_fit_shape(x, y.len(), cfg)?;
+        let (classes, y_idx) = encode_labels(y)?;
+        let n_classes = classes.len();
+        let n_out = self.model.config().n_out();
+        if n_classes > MAX_CLASSES || n_classes > n_out {
+            return Err(input_err(
+                "y",
+                format!(
+                    "has {n_classes} classes; TabPFN supports at most {}",
+                    MAX_CLASSES.min(n_out)
+                ),
+            ));
+        }
+        let mut class_counts = vec![0usize; n_classes];
+        for &c in &y_idx {
+            class_counts[c] += 1;
+        }
+        let encoded = Encoded::fit(x, cfg)?;
+        let n = cfg.n_estimators;
+        let (perms, seeds) = if cfg.fit_mode == FitMode::LowMemory {
+            let (p, s) = low_memory_seeds(cfg.random_state, n, Some(n_classes));
+            (p.expect("classifier draws class permutations"), s)
+        } else {
+            let d = classifier_draws(cfg.random_state, n, n_classes);
+            (d.class_permutations.expect("classifier"), d.member_seeds)
+        };
+        let remove_outliers_std = match cfg.outlier_removal {
+            OutlierRemoval::Auto => Some(12.0),
+            OutlierRemoval::Off => None,
+            OutlierRemoval::Std(s) => Some(s),
+        };
+        let runner = Runner {
+            model: self.model.clone(),
+            options: ForwardOptions {
+                remove_outliers_std,
+                query_chunk: cfg.query_chunk,
+            },
+        };
+        let mut fitted = FittedClassifier {
+            runner,
+            config: cfg.clone(),
+            encoded,
+            classes,
+            class_counts,
+            y_idx,
+            seeds,
+            perms,
+            members: Vec::new(),
+        };
+        if cfg.fit_mode != FitMode::LowMemory {
+            fitted.members = fitted.fit_members(cfg.fit_mode == FitMode::FitWithCache)?;
+        }
+        Ok(fitted)
+    }
+}
+
+/// A fitted classifier: the encoders, the members and the network.
+#[derive(Debug, Clone)]
+pub struct FittedClassifier {
+    runner: Runner,
+    config: EstimatorConfig,
+    encoded: Encoded,
+    classes: Vec<ClassLabel>,
+    class_counts: Vec<usize>,
+    y_idx: Vec<usize>,
+    seeds: Vec<u64>,
+    perms: Vec<Vec<usize>>,
+    members: Vec<Member>,
+}
+
+impl FittedClassifier {
+    fn fit_members(&self, with_cache: bool) -> Result<Vec<Member>> {
+        let configs = classifier_configs(self.config.n_estimators);
+        configs
+            .iter()
+            .zip(&self.seeds)
+            .zip(&self.perms)
+            .map(|((&config, &seed), perm)| {
+                let y: Vec<f32> = self.y_idx.iter().map(|&c| perm[c] as f32).collect();
+                self.runner.fit_member(
+                    config,
+                    seed,
+                    &self.encoded,
+                    y,
+                    self.config.fingerprint_feature,
+                    with_cache,
+                )
+            })
+            .collect()
+    }
+
+    /// Class labels in probability-column order (sorted).
+    pub fn classes(&self) -> &[ClassLabel] {
+        &self.classes
+    }
+
+    /// Train rows per class.
+    pub fn class_counts(&self) -> &[usize] {
+        &self.class_counts
+    }
+
+    pub fn n_train(&self) -> usize {
+        self.encoded.rows
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.encoded.encoder.feature_names().len()
+    }
+
+    pub fn feature_names(&self) -> &[String] {
+        self.encoded.encoder.feature_names()
+    }
+
+    fn members_for_predict(&self) -> Result<std::borrow::Cow<'_, [Member]>> {
+        if self.members.is_empty() {
+            Ok(std::borrow::Cow::Owned(self.fit_members(false)?))
+        } else {
+            Ok(std::borrow::Cow::Borrowed(&self.members))
+        }
+    }
+
+    /// Runs every member on the rows of `x` batch by batch and reduces each batch's raw
+    /// member logits with `reduce`.
+    fn run(
+        &self,
+        x: &DataFrame,
+        mut progress: impl FnMut(usize),
+        reduce: impl Fn(&Self, &[Logits]) -> Result<Vec<f32>>,
+    ) -> Result<Vec<f32>> {
+        let cols = self.encoded.transform(x)?;
+        let members = self.members_for_predict()?;
+        let mut out = Vec::with_capacity(x.rows() * self.classes.len());
+        for range in batches(x.rows(), self.config.batch_size) {
+            let part = slice_rows(&cols, range.clone());
+            let logits = members
+                .iter()
+                .map(|m| {
+                    let l = self.runner.member_logits(m, &part, range.len());
+                    progress(range.len());
+                    l
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.extend(reduce(self, &logits)?);
+        }
+        Ok(out)
+    }
+
+    fn unpermuted(&self, logits: &[Logits]) -> Result<Vec<Vec<f32>>> {
+        if logits.len() != self.perms.len() {
+            return Err(input_err(
+                "member logits",
+                format!("{} given for {} members", logits.len(), self.perms.len()),
+            ));
+        }
+        Ok(logits
+            .iter()
+            .zip(&self.perms)
+            .map(|(l, p)| unpermute_classes(l, Some(p), self.classes.len()))
+            .collect())
+    }
+
+    /// Post-processing alone: class probabilities from each member's raw network logits
+    /// (`[rows, n_out]`, in member order) — for custom runners and parity checks.
+    pub fn proba_from_member_logits(&self, logits: &[Logits]) -> Result<Probabilities> {
+        let members = self.unpermuted(logits)?;
+        let rows = logits.first().map_or(0, |l| l.rows);
+        let c = self.classes.len();
+        let data = combine_class_logits(
+            &members,
+            rows,
+            c,
+            self.config.softmax_temperature,
+            self.config.average_before_softmax,
+            self.config
+                .balance_probabilities
+                .then_some(&self.class_counts[..]),
+        );
+        Ok(Probabilities {
+            rows,
+            classes: c,
+            data,
+        })
+    }
+
+    /// Class probabilities `[rows, classes]`.
+    pub fn predict_proba(&self, x: &DataFrame) -> Result<Probabilities> {
+        self.predict_proba_with_progress(x, |_| {})
+    }
+
+    /// [`predict_proba`](Self::predict_proba), calling `progress(rows)` after each
+    /// member × batch of test rows.
+    pub fn predict_proba_with_progress(
+        &self,
+        x: &DataFrame,
+        progress: impl FnMut(usize),
+    ) -> Result<Probabilities> {
+        let data = self.run(x, progress, |s, l| {
+            s.proba_from_member_logits(l).map(|p| p.data)
+        })?;
+        Ok(Probabilities {
+            rows: x.rows(),
+            classes: self.classes.len(),
+            data,
+        })
+    }
+
+    /// Mean member logits after temperature, `[rows, classes]` (`predict_logits`).
+    pub fn predict_logits(&self, x: &DataFrame) -> Result<Probabilities> {
+        let data = self.run(
+            x,
+            |_| {},
+            |s, l| {
+                s.unpermuted(l)
+                    .map(|m| mean_class_logits(&m, s.config.softmax_temperature))
+            },
+        )?;
+        Ok(Probabilities {
+            rows: x.rows(),
+            classes: self.classes.len(),
+            data,
+        })
+    }
+
+    /// The most probable class of each row.
+    pub fn predict(&self, x: &DataFrame) -> Result<Vec<ClassLabel>> {
+        let p = self.predict_proba(x)?;
+        Ok(argmax_labels(&p, &self.classes))
+    }
+
+    /// The fitted members (empty in `low_memory` mode until predict), for inspection.
+    pub fn members(&self) -> Vec<MemberView<'_>> {
+        self.members
+            .iter()
+            .zip(&self.perms)
+            .map(|(m, p)| MemberView::new(m, Some(p)))
+            .collect()
+    }
+
+    /// Member `i`'s matrix for the rows of `x` (what the network sees after the train rows).
+    pub fn member_test_matrix(&self, i: usize, x: &DataFrame) -> Result<MemberMatrix> {
+        let member = self
+            .members
+            .get(i)
+            .ok_or_else(|| input_err("member", format!("index {i} out of range")))?;
+        Ok(member
+            .pipeline
+            .transform(&self.encoded.transform(x)?, x.rows()))
+    }
+}
+
+/// Label of the largest probability of each row (first on ties, like `argmax`).
+pub fn argmax_labels(p: &Probabilities, classes: &[ClassLabel]) -> Vec<ClassLabel> {
+    (0..p.rows)
+        .map(|i| {
+            let row = p.row(i);
+            let mut best = 0;
+            for (c, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = c;
+                }
+            }
+            classes[best].clone()
+        })
+        .collect()
+}

@@ -1,0 +1,296 @@
+//! What the classifier and the regressor share: knobs, input limits, the top-level
+//! encoding, fitting the members and running the network on them.
+
+use std::sync::Arc;
+
+use ndarray::Array2;
+
+use super::encode::{CategoricalInference, TableEncoder};
+use super::frame::DataFrame;
+use super::member::{MemberMatrix, MemberPipeline, PreprocessorConfig};
+use crate::cache::TrainCache;
+use crate::error::{input_err, Result};
+use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer, Table};
+
+/// How `fit` prepares the members (`fit_mode` of the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FitMode {
+    /// Preprocess at fit; one full forward over [train; test] per member at predict.
+    #[default]
+    FitPreprocessors,
+    /// Also cache each member's train-row K/V at fit; predict runs the test rows only.
+    FitWithCache,
+    /// Keep only the encoded table; redo the preprocessing at every predict, with the
+    /// reference's `low_memory` seeds (which differ from the other modes).
+    LowMemory,
+}
+
+impl std::str::FromStr for FitMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "fit_preprocessors" => Ok(Self::FitPreprocessors),
+            "fit_with_cache" => Ok(Self::FitWithCache),
+            "low_memory" => Ok(Self::LowMemory),
+            other => Err(format!(
+                "unknown fit mode `{other}` (expected fit_preprocessors, fit_with_cache or low_memory)"
+            )),
+        }
+    }
+}
+
+/// Soft outlier clipping inside the network (`OUTLIER_REMOVAL_STD`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum OutlierRemoval {
+    /// 12 σ for the classifier, off for the regressor.
+    #[default]
+    Auto,
+    Off,
+    Std(f32),
+}
+
+/// The estimator knobs of the reference (defaults of 2.2.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimatorConfig {
+    pub n_estimators: usize,
+    pub softmax_temperature: f32,
+    pub average_before_softmax: bool,
+    /// Classifier only: divide by the train class prior and renormalise.
+    pub balance_probabilities: bool,
+    pub random_state: u64,
+    /// Columns the user declares categorical (kept iff ≤ 30 distinct values).
+    pub categorical_features_indices: Option<Vec<usize>>,
+    pub fit_mode: FitMode,
+    /// Lifts the 500-feature and 10 000-sample limits (never the 10-class limit).
+    pub ignore_pretraining_limits: bool,
+    pub categorical_inference: CategoricalInference,
+    pub outlier_removal: OutlierRemoval,
+    pub fingerprint_feature: bool,
+    /// Test rows per network call (`None`: all at once). Test rows are independent, so
+    /// this bounds memory without changing results beyond float noise.
+    pub batch_size: Option<usize>,
+    /// Attention query chunk inside the network (memory bound, same result).
+    pub query_chunk: Option<usize>,
+}
+
+impl Default for EstimatorConfig {
+    fn default() -> Self {
+        Self {
+            n_estimators: 8,
+            softmax_temperature: 0.9,
+            average_before_softmax: false,
+            balance_probabilities: false,
+            random_state: 0,
+            categorical_features_indices: None,
+            fit_mode: FitMode::FitPreprocessors,
+            ignore_pretraining_limits: false,
+            categorical_inference: CategoricalInference::default(),
+            outlier_removal: OutlierRemoval::Auto,
+            fingerprint_feature: true,
+            batch_size: None,
+            query_chunk: None,
+        }
+    }
+}
+
+pub(crate) const MAX_FEATURES: usize = 500;
+pub(crate) const MAX_SAMPLES: usize = 10_000;
+pub(crate) const MAX_CLASSES: usize = 10;
+
+/// Shape checks of `fit` (`validate_Xy_fit` and the pretraining limits).
+pub(crate) fn check_fit_shape(
+    x: &DataFrame,
+    n_targets: usize,
+    cfg: &EstimatorConfig,
+) -> Result<()> {
+    if cfg.n_estimators == 0 {
+        return Err(input_err("n_estimators", "must be at least 1"));
+    }
+    if !(cfg.softmax_temperature > 0.0 && cfg.softmax_temperature.is_finite()) {
+        return Err(input_err(
+            "softmax_temperature",
+            format!("must be a positive number, got {}", cfg.softmax_temperature),
+        ));
+    }
+    if x.n_columns() == 0 {
+        return Err(input_err(
+            "X",
+            "has no feature columns; at least 1 is required",
+        ));
+    }
+    if x.rows() < 2 {
+        return Err(input_err(
+            "X",
+            format!("has {} training rows; at least 2 are required", x.rows()),
+        ));
+    }
+    if n_targets != x.rows() {
+        return Err(input_err(
+            "y",
+            format!("has {n_targets} values but X has {} rows", x.rows()),
+        ));
+    }
+    if !cfg.ignore_pretraining_limits {
+        if x.n_columns() > MAX_FEATURES {
+            return Err(input_err(
+                "X",
+                format!(
+                    "has {} features; TabPFN v2 was pretrained on at most {MAX_FEATURES} \
+                     (set ignore_pretraining_limits to run anyway)",
+                    x.n_columns()
+                ),
+            ));
+        }
+        if x.rows() > MAX_SAMPLES {
+            return Err(input_err(
+                "X",
+                format!(
+                    "has {} training rows; TabPFN v2 was pretrained on at most {MAX_SAMPLES} \
+                     (set ignore_pretraining_limits to run anyway)",
+                    x.rows()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Column-major copy of an encoded matrix.
+pub(crate) fn columns_of(x: &Array2<f64>) -> Vec<Vec<f64>> {
+    (0..x.ncols()).map(|j| x.column(j).to_vec()).collect()
+}
+
+/// A fitted member: its pipeline, train matrix, targets and (optionally) K/V cache.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub config: PreprocessorConfig,
+    pub seed: u64,
+    pub pipeline: MemberPipeline,
+    pub x_train: MemberMatrix,
+    pub y_train: Vec<f32>,
+    pub cache: Option<TrainCache>,
+}
+
+/// The network side of an ensemble: model, options, and how members are run.
+#[derive(Debug, Clone)]
+pub(crate) struct Runner {
+    pub model: Arc<PerFeatureTransformer>,
+    pub options: ForwardOptions,
+}
+
+impl Runner {
+    /// Fits one member's preprocessing on the encoded train columns.
+    pub fn fit_member(
+        &self,
+        config: PreprocessorConfig,
+        seed: u64,
+        train: &Encoded,
+        y_train: Vec<f32>,
+        fingerprint: bool,
+        with_cache: bool,
+    ) -> Result<Member> {
+        let rows = train.rows;
+        let (pipeline, x_train) = MemberPipeline::fit_transform(
+            &config,
+            &train.columns,
+            rows,
+            train.categorical(),
+            seed,
+            fingerprint,
+        )?;
+        let cache = if with_cache {
+            let xf = x_train.to_f32_rows();
+            Some(self.model.fit_cache(
+                Table::new(&xf, rows, x_train.n_columns())?,
+                &y_train,
+                self.options,
+            )?)
+        } else {
+            None
+        };
+        Ok(Member {
+            config,
+            seed,
+            pipeline,
+            x_train,
+            y_train,
+            cache,
+        })
+    }
+
+    /// Raw network logits `[rows, n_out]` of the member for encoded test columns.
+    pub fn member_logits(
+        &self,
+        member: &Member,
+        x_test: &[Vec<f64>],
+        rows: usize,
+    ) -> Result<Logits> {
+        let test = member.pipeline.transform(x_test, rows);
+        self.logits_for(member, &test)
+    }
+
+    /// Runs the network on a member's train rows and the given transformed test rows.
+    pub fn logits_for(&self, member: &Member, test: &MemberMatrix) -> Result<Logits> {
+        let cols = member.x_train.n_columns();
+        if let Some(cache) = &member.cache {
+            let xt = test.to_f32_rows();
+            return self
+                .model
+                .predict_cached(cache, Table::new(&xt, test.rows, cols)?);
+        }
+        let n = member.x_train.rows;
+        let mut x = member.x_train.to_f32_rows();
+        x.extend(test.to_f32_rows());
+        self.model.forward(
+            Table::new(&x, n + test.rows, cols)?,
+            &member.y_train,
+            self.options,
+        )
+    }
+}
+
+/// The fitted top-level encoding plus what predict needs to re-encode test tables.
+#[derive(Debug, Clone)]
+pub(crate) struct Encoded {
+    pub encoder: TableEncoder,
+    pub columns: Vec<Vec<f64>>,
+    pub rows: usize,
+}
+
+impl Encoded {
+    pub fn fit(x: &DataFrame, cfg: &EstimatorConfig) -> Result<Self> {
+        let encoder = TableEncoder::fit(
+            x,
+            cfg.categorical_features_indices.as_deref(),
+            &cfg.categorical_inference,
+        )?;
+        let m = encoder.transform(x)?;
+        Ok(Self {
+            encoder,
+            columns: columns_of(&m),
+            rows: x.rows(),
+        })
+    }
+
+    pub fn transform(&self, x: &DataFrame) -> Result<Vec<Vec<f64>>> {
+        Ok(columns_of(&self.encoder.transform(x)?))
+    }
+
+    pub fn categorical(&self) -> &[usize] {
+        self.encoder.categorical()
+    }
+}
+
+/// Splits `0..rows` into batches of `batch` rows (all at once when `None`).
+pub(crate) fn batches(rows: usize, batch: Option<usize>) -> Vec<std::ops::Range<usize>> {
+    let b = batch.unwrap_or(rows).max(1);
+    (0..rows.div_ceil(b).max(1))
+        .map(|i| i * b..((i + 1) * b).min(rows))
+        .collect()
+}
+
+/// Rows `range` of column-major data.
+pub(crate) fn slice_rows(columns: &[Vec<f64>], range: std::ops::Range<usize>) -> Vec<Vec<f64>> {
+    columns.iter().map(|c| c[range.clone()].to_vec()).collect()
+}

@@ -1,0 +1,593 @@
+//! Parity of the estimator pipeline with the reference `TabPFNClassifier` /
+//! `TabPFNRegressor` (tabpfn 2.2.1) on `fixtures/pipeline` (python/gen_pipeline.py), in the
+//! four layers of pipeline.md §6.4:
+//! 1. every random and integer decision identical (exact);
+//! 2. member input matrices: bit-exact for `none` members, ≤ 1e-9 relative for
+//!    quantile/SVD members, ≤ 1e-6 for safepower members — fingerprint column excluded
+//!    where the reference hashes floats that are not bit-exact (all but `none` members);
+//! 3. the network and post-processing on the reference's own member matrices: logits and
+//!    probabilities ≤ 1e-5, regression outputs ≤ 1e-5 × std(y);
+//!    (layer 4, real datasets, is `tests/pipeline_datasets.rs`).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use burn::tensor::Device;
+use ndarray::{Array2, ArrayD};
+use ndarray_npy::NpzReader;
+use serde_json::Value;
+use tabpfn_model::pipeline::ensemble::{classifier_draws, low_memory_seeds, regressor_draws};
+use tabpfn_model::pipeline::{
+    Column, DataFrame, EstimatorConfig, FitMode, NumpyRng, TabPFNClassifier, TabPFNRegressor,
+    Target, DEFAULT_QUANTILES,
+};
+use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn model(file: &str) -> Arc<PerFeatureTransformer> {
+    static MODELS: OnceLock<Mutex<HashMap<String, Arc<PerFeatureTransformer>>>> = OnceLock::new();
+    let mut m = MODELS.get_or_init(Default::default).lock().unwrap();
+    m.entry(file.to_string())
+        .or_insert_with(|| {
+            Arc::new(
+                PerFeatureTransformer::load(dir().join("model").join(file), &Device::flex())
+                    .unwrap_or_else(|e| panic!("{file}: {e}")),
+            )
+        })
+        .clone()
+}
+
+struct Case {
+    name: String,
+    meta: Value,
+    npz: NpzReader<File>,
+}
+
+fn load_case(name: &str) -> Case {
+    let p = dir().join("pipeline");
+    let meta: Value =
+        serde_json::from_reader(File::open(p.join(format!("{name}.json"))).unwrap()).unwrap();
+    let npz = NpzReader::new(File::open(p.join(format!("{name}.npz"))).unwrap()).unwrap();
+    Case {
+        name: name.to_string(),
+        meta,
+        npz,
+    }
+}
+
+fn frame(meta: &Value, part: &str) -> DataFrame {
+    let cols = meta["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap();
+            let vals = c[part].as_array().unwrap();
+            if c["kind"] == "text" {
+                Column::text(
+                    name,
+                    vals.iter()
+                        .map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                )
+            } else {
+                Column::numeric(
+                    name,
+                    vals.iter()
+                        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                        .collect(),
+                )
+            }
+        })
+        .collect();
+    DataFrame::new(cols).unwrap()
+}
+
+fn target(meta: &Value) -> Target {
+    let y = meta["y_train"].as_array().unwrap();
+    if y[0].is_string() {
+        Target::Text(y.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+    } else {
+        Target::Numeric(y.iter().map(|v| v.as_f64().unwrap()).collect())
+    }
+}
+
+fn config(meta: &Value, mode: FitMode) -> EstimatorConfig {
+    let p = &meta["params"];
+    let mut c = EstimatorConfig {
+        fit_mode: mode,
+        ..Default::default()
+    };
+    if let Some(v) = p["n_estimators"].as_u64() {
+        c.n_estimators = v as usize;
+    }
+    if let Some(v) = p["random_state"].as_u64() {
+        c.random_state = v;
+    }
+    if let Some(v) = p["softmax_temperature"].as_f64() {
+        c.softmax_temperature = v as f32;
+    }
+    if let Some(v) = p["average_before_softmax"].as_bool() {
+        c.average_before_softmax = v;
+    }
+    if let Some(v) = p["balance_probabilities"].as_bool() {
+        c.balance_probabilities = v;
+    }
+    if let Some(v) = p["categorical_features_indices"].as_array() {
+        c.categorical_features_indices =
+            Some(v.iter().map(|i| i.as_u64().unwrap() as usize).collect());
+    }
+    c
+}
+
+fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
+}
+
+fn arr2(npz: &mut NpzReader<File>, name: &str) -> Array2<f64> {
+    npz.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Max |Δ| / max(1, |expected|) over a column, NaN positions required to match.
+fn column_diff(case: &str, what: &str, got: &[f64], expected: &[f64]) -> f64 {
+    assert_eq!(got.len(), expected.len(), "{case}/{what}: rows");
+    let mut worst = 0.0f64;
+    for (i, (a, b)) in got.iter().zip(expected).enumerate() {
+        assert_eq!(
+            a.is_nan(),
+            b.is_nan(),
+            "{case}/{what}: row {i}: {a} vs {b} (NaN mismatch)"
+        );
+        if !a.is_nan() {
+            worst = worst.max((a - b).abs() / b.abs().max(1.0));
+        }
+    }
+    worst
+}
+
+/// Layer 2 for one member matrix; returns the worst relative difference.
+fn compare_matrix(
+    case: &str,
+    what: &str,
+    got: &tabpfn_model::pipeline::MemberMatrix,
+    expected: &Array2<f64>,
+    transform: &str,
+    skip: Option<usize>,
+) -> f64 {
+    assert_eq!(
+        [got.rows, got.n_columns()],
+        [expected.nrows(), expected.ncols()],
+        "{case}/{what}: shape"
+    );
+    let mut worst = 0.0f64;
+    for j in 0..got.n_columns() {
+        if Some(j) == skip {
+            continue;
+        }
+        let exp: Vec<f64> = expected.column(j).to_vec();
+        if transform == "none" {
+            for (i, (a, b)) in got.columns[j].iter().zip(&exp).enumerate() {
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{case}/{what}: column {j} row {i}: {a:e} vs {b:e}, must be bit-exact"
+                );
+            }
+        } else {
+            worst = worst.max(column_diff(
+                case,
+                &format!("{what} col {j}"),
+                &got.columns[j],
+                &exp,
+            ));
+        }
+    }
+    let tol = if transform == "safepower" { 1e-6 } else { 1e-9 };
+    assert!(
+        worst <= tol,
+        "{case}/{what} ({transform}): worst relative Δ {worst:e} > {tol:e}"
+    );
+    worst
+}
+
+fn decisions_and_matrices(name: &str) {
+    let mut c = load_case(name);
+    let meta = c.meta.clone();
+    let x_train = frame(&meta, "train");
+    let x_test = frame(&meta, "test");
+    let y = target(&meta);
+    let cfg = config(&meta, FitMode::FitPreprocessors);
+    let is_clf = meta["task"] == "classification";
+    let m = model(meta["model"].as_str().unwrap());
+    let members_meta = meta["members"].as_array().unwrap().clone();
+    let n = members_meta.len();
+    let expected_seeds: Vec<u64> = members_meta
+        .iter()
+        .map(|m| m["seed"].as_u64().unwrap())
+        .collect();
+
+    // Layer 1: the main generator's draws and the low_memory seeds.
+    let lm_expected: Vec<u64> = meta["low_memory_seeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    if is_clf {
+        let n_classes = meta["classes"].as_array().unwrap().len();
+        let d = classifier_draws(cfg.random_state, n, n_classes);
+        assert_eq!(d.member_seeds, expected_seeds, "{name}: member seeds");
+        let perms: Vec<Vec<usize>> = members_meta
+            .iter()
+            .map(|m| usizes(&m["class_permutation"]))
+            .collect();
+        assert_eq!(
+            d.class_permutations.unwrap(),
+            perms,
+            "{name}: class permutations"
+        );
+        assert_eq!(
+            low_memory_seeds(cfg.random_state, n, Some(n_classes)).1,
+            lm_expected,
+            "{name}: low_memory seeds"
+        );
+    } else {
+        assert_eq!(
+            regressor_draws(cfg.random_state, n).member_seeds,
+            expected_seeds,
+            "{name}: member seeds"
+        );
+        assert_eq!(
+            low_memory_seeds(cfg.random_state, n, None).1,
+            lm_expected,
+            "{name}: low_memory seeds"
+        );
+    }
+
+    let (views_data, test_mats): (Vec<_>, Vec<_>) = if is_clf {
+        let fitted = TabPFNClassifier::new(m.clone(), cfg.clone())
+            .unwrap()
+            .fit(&x_train, &y)
+            .unwrap();
+        let classes: Vec<String> = fitted.classes().iter().map(|c| c.to_string()).collect();
+        let exp_classes: Vec<String> = meta["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                v => format!("{}", v.as_f64().unwrap()),
+            })
+            .collect();
+        assert_eq!(classes, exp_classes, "{name}: classes");
+        let views = fitted
+            .members()
+            .iter()
+            .map(|v| {
+                (
+                    v.seed(),
+                    v.transform_name(),
+                    v.salt(),
+                    v.feature_permutation().to_vec(),
+                    v.categorical_indices().to_vec(),
+                    v.fingerprint_column(),
+                    v.x_train().clone(),
+                    v.y_train().to_vec(),
+                    v.class_permutation().map(|p| p.to_vec()),
+                )
+            })
+            .collect();
+        let tests = (0..n)
+            .map(|i| fitted.member_test_matrix(i, &x_test).unwrap())
+            .collect();
+        (views, tests)
+    } else {
+        let fitted = TabPFNRegressor::new(m.clone(), cfg.clone())
+            .unwrap()
+            .fit(&x_train, &y)
+            .unwrap();
+        for (i, mm) in members_meta.iter().enumerate() {
+            let lam = fitted.member_target_lambda(i);
+            match mm["target_lambda"].as_f64() {
+                Some(e) => {
+                    let d = (lam.unwrap() - e).abs();
+                    assert!(
+                        d <= 1e-7 * e.abs().max(1.0),
+                        "{name}: member {i} target λ {lam:?} vs {e}"
+                    );
+                }
+                None => assert!(lam.is_none(), "{name}: member {i} has a target transform"),
+            }
+        }
+        let views = fitted
+            .members()
+            .iter()
+            .map(|v| {
+                (
+                    v.seed(),
+                    v.transform_name(),
+                    v.salt(),
+                    v.feature_permutation().to_vec(),
+                    v.categorical_indices().to_vec(),
+                    v.fingerprint_column(),
+                    v.x_train().clone(),
+                    v.y_train().to_vec(),
+                    None,
+                )
+            })
+            .collect();
+        let tests = (0..n)
+            .map(|i| fitted.member_test_matrix(i, &x_test).unwrap())
+            .collect();
+        (views, tests)
+    };
+
+    let mut worst_by_kind: HashMap<&str, f64> = HashMap::new();
+    for (i, ((seed, tname, salt, perm, cat_ix, fp_col, x_tr, y_tr, _), x_te)) in
+        views_data.iter().zip(&test_mats).enumerate()
+    {
+        let mm = &members_meta[i];
+        assert_eq!(*seed, expected_seeds[i], "{name}: member {i} seed");
+        assert_eq!(
+            *tname,
+            mm["transform"].as_str().unwrap(),
+            "{name}: member {i} config"
+        );
+        assert_eq!(*salt, mm["salt"].as_u64(), "{name}: member {i} salt");
+        assert_eq!(
+            perm,
+            &usizes(&mm["feature_permutation"]),
+            "{name}: member {i} feature permutation"
+        );
+        assert_eq!(
+            cat_ix,
+            &usizes(&mm["cat_ix"]),
+            "{name}: member {i} categorical indices"
+        );
+        assert_eq!(
+            *fp_col,
+            mm["fingerprint_column"].as_u64().map(|v| v as usize),
+            "{name}: member {i} fingerprint column"
+        );
+
+        // Layer 2.
+        let skip = if *tname == "none" { None } else { *fp_col };
+        let exp_tr = arr2(&mut c.npz, &format!("m{i}_x_train"));
+        let exp_te = arr2(&mut c.npz, &format!("m{i}_x_test"));
+        let w1 = compare_matrix(
+            name,
+            &format!("member {i} train"),
+            x_tr,
+            &exp_tr,
+            tname,
+            skip,
+        );
+        let w2 = compare_matrix(
+            name,
+            &format!("member {i} test"),
+            x_te,
+            &exp_te,
+            tname,
+            skip,
+        );
+        let e = worst_by_kind.entry(tname).or_insert(0.0);
+        *e = e.max(w1).max(w2);
+        let exp_y: ArrayD<f64> = c.npz.by_name(&format!("m{i}_y_train")).unwrap();
+        let ydiff = y_tr
+            .iter()
+            .zip(exp_y.iter())
+            .map(|(a, b)| (*a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        let ytol = if is_clf { 0.0 } else { 1e-6 };
+        assert!(ydiff <= ytol, "{name}: member {i} y: max |Δ| {ydiff:e}");
+    }
+    let mut kinds: Vec<_> = worst_by_kind.into_iter().collect();
+    kinds.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, w) in kinds {
+        println!(
+            "{name}: layer 2, {k} members: worst relative Δ {w:.3e}{}",
+            if k == "none" {
+                " (bit-exact incl. fingerprint)"
+            } else {
+                " (fingerprint column excluded)"
+            }
+        );
+    }
+    println!("{name}: layer 1 ok ({n} member seeds, permutations, salts, categorical indices)");
+    let _ = c.name;
+}
+
+/// Layer 3: the Rust network and post-processing on the reference's member matrices.
+fn network_on_reference_members(name: &str) {
+    let mut c = load_case(name);
+    let meta = c.meta.clone();
+    let x_train = frame(&meta, "train");
+    let y = target(&meta);
+    let cfg = config(&meta, FitMode::FitPreprocessors);
+    let is_clf = meta["task"] == "classification";
+    let m = model(meta["model"].as_str().unwrap());
+    let opts = ForwardOptions {
+        remove_outliers_std: if is_clf { Some(12.0) } else { None },
+        query_chunk: None,
+    };
+    let n = meta["members"].as_array().unwrap().len();
+    let mut logits = Vec::new();
+    let mut worst_logit = 0.0f32;
+    for i in 0..n {
+        let tr = arr2(&mut c.npz, &format!("m{i}_x_train"));
+        let te = arr2(&mut c.npz, &format!("m{i}_x_test"));
+        let yv: ArrayD<f64> = c.npz.by_name(&format!("m{i}_y_train")).unwrap();
+        let cols = tr.ncols();
+        let rows = tr.nrows() + te.nrows();
+        let x: Vec<f32> = tr.iter().chain(te.iter()).map(|&v| v as f32).collect();
+        let yv: Vec<f32> = yv.iter().map(|&v| v as f32).collect();
+        let l = m
+            .forward(Table::new(&x, rows, cols).unwrap(), &yv, opts)
+            .unwrap();
+        let exp: ArrayD<f32> = c.npz.by_name(&format!("m{i}_logits")).unwrap();
+        assert_eq!(l.data.len(), exp.len(), "{name}: member {i} logits shape");
+        let d = l
+            .data
+            .iter()
+            .zip(exp.iter())
+            .map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() })
+            .fold(0.0f32, f32::max);
+        worst_logit = worst_logit.max(d);
+        logits.push(l);
+    }
+    println!("{name}: layer 3, member logits worst max |Δ| {worst_logit:.3e}");
+    assert!(
+        worst_logit <= 1e-5,
+        "{name}: member logits {worst_logit:e} > 1e-5"
+    );
+    if is_clf {
+        let fitted = TabPFNClassifier::new(m, cfg)
+            .unwrap()
+            .fit(&x_train, &y)
+            .unwrap();
+        let p = fitted.proba_from_member_logits(&logits).unwrap();
+        let exp: ArrayD<f32> = c.npz.by_name("proba").unwrap();
+        let d = max_diff(&p.data, &exp);
+        println!("{name}: layer 3, probabilities max |Δ| {d:.3e}");
+        assert!(d <= 1e-5, "{name}: probabilities {d:e} > 1e-5");
+    } else {
+        let fitted = TabPFNRegressor::new(m, cfg)
+            .unwrap()
+            .fit(&x_train, &y)
+            .unwrap();
+        let out = fitted
+            .outputs_from_member_logits(&logits, &DEFAULT_QUANTILES)
+            .unwrap();
+        let yv = match &y {
+            Target::Numeric(v) => v.clone(),
+            _ => unreachable!(),
+        };
+        let mean = yv.iter().sum::<f64>() / yv.len() as f64;
+        let std =
+            (yv.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / yv.len() as f64).sqrt() as f32;
+        let tol = 1e-5 * std;
+        let mut report = Vec::new();
+        for (what, got) in [
+            ("mean", &out.mean),
+            ("median", &out.median),
+            ("mode", &out.mode),
+        ] {
+            let exp: ArrayD<f32> = c.npz.by_name(what).unwrap();
+            let d = max_diff(got, &exp);
+            report.push(format!("{what} {d:.2e}"));
+            assert!(d <= tol, "{name}: {what} {d:e} > {tol:e} (1e-5 × std(y))");
+        }
+        let exp: ArrayD<f32> = c.npz.by_name("quantiles").unwrap();
+        let flat: Vec<f32> = out.quantiles.iter().flatten().copied().collect();
+        let d = max_diff(&flat, &exp);
+        report.push(format!("quantiles {d:.2e}"));
+        assert!(d <= tol, "{name}: quantiles {d:e} > {tol:e}");
+        println!(
+            "{name}: layer 3, regression outputs max |Δ|: {} (tolerance 1e-5 × std(y) = {tol:.2e})",
+            report.join(", ")
+        );
+    }
+}
+
+fn max_diff(got: &[f32], exp: &ArrayD<f32>) -> f32 {
+    assert_eq!(got.len(), exp.len());
+    got.iter()
+        .zip(exp.iter())
+        .map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() })
+        .fold(0.0, f32::max)
+}
+
+/// `fit_with_cache` predicts what `fit_preprocessors` predicts.
+#[test]
+fn fit_with_cache_matches_fit_preprocessors() {
+    for name in ["clf_mixed", "reg_small_knobs"] {
+        let c = load_case(name);
+        let meta = &c.meta;
+        let (x_train, x_test, y) = (frame(meta, "train"), frame(meta, "test"), target(meta));
+        let m = model(meta["model"].as_str().unwrap());
+        let run = |mode| -> Vec<f32> {
+            let cfg = config(meta, mode);
+            if meta["task"] == "classification" {
+                TabPFNClassifier::new(m.clone(), cfg)
+                    .unwrap()
+                    .fit(&x_train, &y)
+                    .unwrap()
+                    .predict_proba(&x_test)
+                    .unwrap()
+                    .data
+            } else {
+                TabPFNRegressor::new(m.clone(), cfg)
+                    .unwrap()
+                    .fit(&x_train, &y)
+                    .unwrap()
+                    .predict(&x_test)
+                    .unwrap()
+            }
+        };
+        let a = run(FitMode::FitPreprocessors);
+        let b = run(FitMode::FitWithCache);
+        let d = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        println!("{name}: fit_with_cache vs fit_preprocessors max |Δ| {d:.3e}");
+        assert!(d <= 1e-5, "{name}: {d:e}");
+    }
+}
+
+#[test]
+fn numpy_rng_matches_numpy() {
+    let cases: Value =
+        serde_json::from_reader(File::open(dir().join("pipeline/numpy_rng.json")).unwrap())
+            .unwrap();
+    let mut checked = 0;
+    for case in cases.as_array().unwrap() {
+        let seed = case["seed"].as_u64().unwrap();
+        let mut g = NumpyRng::new(seed);
+        for call in case["calls"].as_array().unwrap() {
+            let a: Vec<i64> = call["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect();
+            let op = call["op"].as_str().unwrap();
+            let got: Value = match op {
+                "integers" => g.integers(a[0], a[1]).into(),
+                "integers_n" => g.integers_n(a[0], a[1], a[2] as usize).into(),
+                "random" => (0..a[0]).map(|_| g.random()).collect::<Vec<f64>>().into(),
+                "permutation" => g.permutation(a[0] as usize).into(),
+                "choice_nr" => g
+                    .choice_without_replacement(a[0] as usize, a[1] as usize)
+                    .into(),
+                other => panic!("unknown op {other}"),
+            };
+            assert_eq!(got, call["out"], "seed {seed}: {op}{a:?}");
+            checked += 1;
+        }
+    }
+    println!("numpy default_rng: {checked} calls identical to numpy");
+}
+
+macro_rules! cases {
+    ($($name:ident),*) => {
+        mod decisions_and_member_matrices { $( #[test] fn $name() { super::decisions_and_matrices(stringify!($name)); } )* }
+        mod network_and_postprocessing { $( #[test] fn $name() { super::network_on_reference_members(stringify!($name)); } )* }
+    };
+}
+cases!(
+    clf_mixed,
+    clf_binary_numeric,
+    clf_4class_knobs,
+    reg_mixed,
+    reg_small_knobs
+);

@@ -1,0 +1,284 @@
+"""Fixtures for the estimator pipeline (issue 5): numpy RNG goldens and, per case, the
+reference TabPFNClassifier / TabPFNRegressor (2.2.1) run on a small seeded-random model,
+with every member's decisions, matrices and raw logits dumped.
+
+Writes fixtures/pipeline/: numpy_rng.json, <case>.json (data + params + decisions),
+<case>.npz (float64 member matrices, float32 logits and outputs), datasets.json (layer 4).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import FIXTURES, save_npz, setup_torch
+
+OUT = FIXTURES / "pipeline"
+MODEL_DIR = FIXTURES / "model"
+MAXINT = 2**31 - 1
+
+
+def jsonable(v):
+    """Column values for JSON: NaN/None → null, numpy scalars → Python."""
+    out = []
+    for x in v:
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            out.append(None)
+        elif isinstance(x, (np.floating, float)):
+            out.append(float(x))
+        elif isinstance(x, (np.integer, int)):
+            out.append(int(x))
+        else:
+            out.append(str(x))
+    return out
+
+
+# ---------------------------------------------------------------- numpy RNG goldens
+def rng_goldens() -> list[dict]:
+    cases = []
+    for seed in [0, 1, 7, 42, 12345, 2**31 - 2, 2**32 + 5, 987654321987]:
+        g = np.random.default_rng(seed)
+        calls = []
+
+        def rec(op, args, out):
+            calls.append({"op": op, "args": args, "out": out})
+
+        rec("integers", [0, MAXINT], int(g.integers(0, MAXINT)))
+        rec("integers", [0, 1000], int(g.integers(0, 1000)))
+        start = 17
+        rec("choice_nr", [8, 8], [int(v) - start for v in g.choice(np.arange(start, start + 8), 8, replace=False)])
+        rec("random", [6], [float(v) for v in g.random(6)])
+        rec("integers_n", [0, 6, 5], [int(v) for v in g.integers(0, 6, size=5)])
+        rec("integers_n", [0, MAXINT, 9], [int(v) for v in g.integers(0, MAXINT, 9)])
+        for n in [1, 2, 3, 10, 33, 257]:
+            rec("permutation", [n], [int(v) for v in g.permutation(n)])
+        rec("integers", [0, 2**16], int(g.integers(0, 2**16)))
+        rec("choice_nr", [50, 7], [int(v) for v in g.choice(50, 7, replace=False)])
+        rec("integers", [0, 2**40], int(g.integers(0, 2**40)))
+        rec("integers", [5, 6], int(g.integers(5, 6)))
+        rec("integers_n", [0, 3, 4], [int(v) for v in g.integers(0, 3, size=4)])
+        cases.append({"seed": seed, "calls": calls})
+    return cases
+
+
+# ---------------------------------------------------------------- datasets
+def clf_mixed(rs: np.random.Generator):
+    n, m = 130, 25
+    t = n + m
+    num_a = rs.normal(size=t)
+    num_a[rs.random(t) < 0.06] = np.nan
+    num_b = np.exp(rs.normal(size=t))
+    cat_num = rs.integers(0, 3, t).astype(float)
+    cat_num[n + 3] = 5.0  # unseen category at test
+    palette = np.array(["red", "green", "blue", "teal", "pink"], dtype=object)
+    txt = palette[rs.integers(0, 5, t)].astype(object)
+    txt[rs.random(t) < 0.08] = None
+    txt[n + 1] = "purple"  # unseen text at test
+    txt_cat = np.array(["x", "y"], dtype=object)[rs.integers(0, 2, t)].astype(object)
+    txt_cat[rs.random(t) < 0.1] = None
+    const = np.full(t, 7.0)
+    dup = num_b.copy()
+    cols = [("num_a", num_a), ("txt", txt), ("num_b", num_b), ("cat_num", cat_num),
+            ("txt_cat", txt_cat), ("const", const), ("dup", dup)]
+    score = np.nan_to_num(num_a) + 0.5 * cat_num - 0.3 * num_b
+    labels = np.array(["cat", "dog", "eel"], dtype=object)
+    y = labels[np.digitize(score + 0.3 * rs.normal(size=t), [-0.7, 0.4])]
+    return cols, y, n, {}
+
+
+def clf_binary_numeric(rs: np.random.Generator):
+    n, m = 60, 20
+    t = n + m
+    x = rs.normal(size=(t, 4))
+    x[5] = x[3]  # duplicate train rows: fingerprint collision handling
+    x[9] = x[3]
+    x[n + 2] = x[3]  # a test row equal to a train row
+    x[rs.random((t, 4)) < 0.04] = np.nan
+    y = np.where(x[:, 0] + 0.5 * np.nan_to_num(x[:, 1]) > 0, 1.0, -1.0)
+    y[9] = -y[3]
+    cols = [(f"f{j}", x[:, j]) for j in range(4)]
+    return cols, y, n, {}
+
+
+def clf_4class_knobs(rs: np.random.Generator):
+    n, m = 80, 15
+    t = n + m
+    x = rs.normal(size=(t, 3)) * np.array([1.0, 10.0, 0.1])
+    codes = rs.integers(0, 6, t).astype(float)
+    y = (np.argmax(x[:, :2] * [1, 0.1], axis=1) + 2 * (codes > 2)).astype(float)
+    cols = [("a", x[:, 0]), ("codes", codes), ("b", x[:, 1]), ("c", x[:, 2])]
+    params = dict(n_estimators=5, random_state=3, softmax_temperature=0.8,
+                  average_before_softmax=True, balance_probabilities=True,
+                  categorical_features_indices=[1])
+    return cols, y, n, params
+
+
+def reg_mixed(rs: np.random.Generator):
+    n, m = 120, 20
+    t = n + m
+    a = rs.normal(size=t)
+    b = rs.gamma(2.0, 2.0, size=t)
+    b[rs.random(t) < 0.05] = np.nan
+    c = rs.integers(0, 3, t).astype(float)
+    txt = np.array(["lo", "mid", "hi", "top"], dtype=object)[rs.integers(0, 4, t)].astype(object)
+    y = 3 * a + np.log1p(np.nan_to_num(b)) * 2 + c + 0.3 * rs.normal(size=t)
+    y = np.exp(y / 3)  # skewed target
+    cols = [("a", a), ("b", b), ("c", c), ("txt", txt)]
+    return cols, y, n, {}
+
+
+def reg_small_knobs(rs: np.random.Generator):
+    n, m = 40, 12
+    t = n + m
+    x = rs.normal(size=(t, 3))
+    y = -5 + x[:, 0] * 2 - x[:, 1] ** 2 + 0.1 * rs.normal(size=t)
+    cols = [(f"x{j}", x[:, j]) for j in range(3)]
+    params = dict(n_estimators=6, random_state=11, average_before_softmax=True, softmax_temperature=1.0)
+    return cols, y, n, params
+
+
+CASES = {
+    "clf_mixed": ("classification", "tiny_clf", clf_mixed),
+    "clf_binary_numeric": ("classification", "tiny_clf", clf_binary_numeric),
+    "clf_4class_knobs": ("classification", "tiny_clf", clf_4class_knobs),
+    "reg_mixed": ("regression", "tiny_reg", reg_mixed),
+    "reg_small_knobs": ("regression", "tiny_reg", reg_small_knobs),
+}
+
+
+def frame(cols, rows) -> pd.DataFrame:
+    data = {}
+    for name, v in cols:
+        v = v[rows]
+        data[name] = pd.Series(list(v), dtype=object) if v.dtype == object else v
+    return pd.DataFrame(data)
+
+
+def estimator(task: str, model: str, params: dict):
+    from tabpfn import TabPFNClassifier, TabPFNRegressor
+
+    cls = TabPFNClassifier if task == "classification" else TabPFNRegressor
+    return cls(model_path=str(MODEL_DIR / f"{model}.ckpt"), device="cpu", **params)
+
+
+def record_seeds():
+    """Patch fit_preprocessing_one to record each member's int seed."""
+    import tabpfn.preprocessing as pp
+
+    seeds: list[int] = []
+    orig = pp.fit_preprocessing_one
+
+    def wrapped(config, X_train, y_train, random_state=None, *, cat_ix):
+        seeds.append(int(random_state))
+        return orig(config, X_train, y_train, random_state, cat_ix=cat_ix)
+
+    pp.fit_preprocessing_one = wrapped
+    return seeds, lambda: setattr(pp, "fit_preprocessing_one", orig)
+
+
+def run_case(name: str) -> None:
+    import torch
+    from tabpfn.utils import fix_dtypes, process_text_na_dataframe, validate_X_predict
+
+    task, model, make = CASES[name]
+    rs = np.random.default_rng(sum(map(ord, name)))
+    cols, y, n, params = make(rs)
+    t = len(y)
+    x_train, x_test = frame(cols, slice(0, n)), frame(cols, slice(n, t))
+    y_train = y[:n]
+    est = estimator(task, model, params)
+    seeds, restore = record_seeds()
+    try:
+        est.fit(x_train, y_train)
+    finally:
+        restore()
+    ex = est.executor_
+    X_enc = process_text_na_dataframe(
+        fix_dtypes(validate_X_predict(x_test, est), cat_indices=est.inferred_categorical_indices_),
+        ord_encoder=est.preprocessor_)
+    arrays: dict[str, np.ndarray] = {"encoded_test": X_enc}
+    members = []
+    outputs = list(ex.iter_outputs(X_enc, devices=est.devices_, autocast=False))
+    for i, (cfg, pre) in enumerate(zip(ex.ensemble_configs, ex.preprocessors)):
+        steps = pre.steps
+        salt = next(s.rnd_salt_ for s in steps if hasattr(s, "rnd_salt_"))
+        perm = next(s.index_permutation_ for s in steps if hasattr(s, "index_permutation_"))
+        arrays[f"m{i}_x_train"] = np.asarray(ex.X_trains[i], dtype=np.float64)
+        arrays[f"m{i}_x_test"] = np.asarray(pre.transform(X_enc).X, dtype=np.float64)
+        arrays[f"m{i}_y_train"] = np.asarray(ex.y_trains[i], dtype=np.float64)
+        arrays[f"m{i}_logits"] = outputs[i][0].float().numpy()
+        info = {
+            "seed": seeds[i],
+            "transform": cfg.preprocess_config.name,
+            "salt": int(salt),
+            "feature_permutation": [int(v) for v in perm],
+            "cat_ix": [int(v) for v in ex.cat_ixs[i]],
+            "fingerprint_column": int(list(perm).index(len(perm) - 1)),
+        }
+        if task == "classification":
+            info["class_permutation"] = [int(v) for v in cfg.class_permutation]
+        else:
+            tt = cfg.target_transform
+            info["target_transform"] = None if tt is None else "safepower"
+            if tt is not None:
+                info["target_lambda"] = float(tt.named_steps["input_transformer"].lambdas_[0])
+        members.append(info)
+    if task == "classification":
+        arrays["proba"] = est.predict_proba(x_test).astype(np.float32)
+        arrays["logits_mean"] = est.predict_logits(x_test).astype(np.float32)
+        classes = jsonable(est.classes_)
+    else:
+        full = est.predict(x_test, output_type="full")
+        arrays["mean"] = full["mean"]
+        arrays["median"] = full["median"]
+        arrays["mode"] = full["mode"]
+        arrays["quantiles"] = np.stack(full["quantiles"])
+        arrays["logits"] = full["logits"].float().numpy()
+        arrays["std_borders"] = est.znorm_space_bardist_.borders.numpy()
+        classes = None
+    # low_memory: same fit, different seeds (recorded at predict)
+    lm = estimator(task, model, {**params, "fit_mode": "low_memory"})
+    lm.fit(x_train, y_train)
+    lm_seeds, restore = record_seeds()
+    try:
+        if task == "classification":
+            lm.predict_proba(x_test)
+        else:
+            lm.predict(x_test)
+    finally:
+        restore()
+    columns = [
+        {"name": c, "kind": "text" if v.dtype == object else "numeric",
+         "train": jsonable(v[:n]), "test": jsonable(v[n:])}
+        for c, v in cols
+    ]
+    meta = {
+        "task": task, "model": f"{model}.ckpt", "params": params,
+        "columns": columns, "y_train": jsonable(y_train),
+        "inferred_categorical": [int(v) for v in est.inferred_categorical_indices_],
+        "classes": classes, "members": members, "low_memory_seeds": lm_seeds,
+        "n_train": n, "n_test": t - n,
+    }
+    (OUT / f"{name}.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    save_npz(OUT / f"{name}.npz", keep_float64=True, **arrays)
+    print(f"{name}: {len(members)} members, seeds {seeds}")
+
+
+def main() -> None:
+    setup_torch()
+    os.environ.setdefault("TABPFN_ALLOW_CPU_LARGE_DATASET", "1")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "numpy_rng.json").write_text(json.dumps(rng_goldens(), indent=1) + "\n")
+    names = sys.argv[1:] or list(CASES)
+    for name in names:
+        run_case(name)
+
+
+if __name__ == "__main__":
+    main()
