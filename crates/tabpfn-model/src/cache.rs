@@ -43,11 +43,12 @@ struct Header {
     y_state: YEncoderState,
 }
 
-struct Raw(Vec<usize>, Vec<u8>);
+/// A tensor to write: shape and little-endian bytes (f32, or f64 via [`Raw::f64`]).
+pub(crate) struct Raw(pub(crate) Vec<usize>, pub(crate) Vec<u8>, pub(crate) Dtype);
 
 impl View for &Raw {
     fn dtype(&self) -> Dtype {
-        Dtype::F32
+        self.2
     }
     fn shape(&self) -> &[usize] {
         &self.0
@@ -66,7 +67,17 @@ fn raw<const D: usize>(t: &Tensor<D>) -> Raw {
         .iter()
         .flat_map(|v| v.to_le_bytes())
         .collect();
-    Raw(shape, bytes)
+    Raw(shape, bytes, Dtype::F32)
+}
+
+impl Raw {
+    pub(crate) fn f64(shape: Vec<usize>, values: &[f64]) -> Self {
+        Raw(
+            shape,
+            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Dtype::F64,
+        )
+    }
 }
 
 impl TrainCache {
@@ -116,10 +127,8 @@ impl TrainCache {
         Ok(())
     }
 
-    /// Writes the cache as safetensors (temp file + rename).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let header = Header {
+    fn header(&self) -> Header {
+        Header {
             format: FORMAT.into(),
             n_features: self.n_features,
             n_train: self.n_train,
@@ -127,32 +136,32 @@ impl TrainCache {
             emsize: self.embeddings.dims()[1],
             x_state: self.x_state.clone(),
             y_state: self.y_state.clone(),
-        };
-        let mut tensors: Vec<(String, Raw)> = vec![("embeddings".into(), raw(&self.embeddings))];
-        for (l, kv) in self.kv.iter().enumerate() {
-            tensors.push((format!("layers.{l}.k"), raw(kv.keys())));
-            tensors.push((format!("layers.{l}.v"), raw(kv.values())));
         }
-        let meta: HashMap<String, String> = [(
-            "tabpfn_cache".to_string(),
-            serde_json::to_string(&header).map_err(|e| ModelError::Cache(e.to_string()))?,
-        )]
-        .into();
-        let bytes = safetensors::tensor::serialize(
-            tensors.iter().map(|(n, r)| (n.as_str(), r)),
-            Some(meta),
-        )
-        .map_err(|e| ModelError::Cache(format!("{e:?}")))?;
-        let tmp = path.with_extension("tmp-write");
-        let io = |source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+    }
+
+    /// The cache's tensors under `prefix` (for files holding several caches).
+    pub(crate) fn raw_tensors(&self, prefix: &str) -> Vec<(String, Raw)> {
+        let mut tensors: Vec<(String, Raw)> =
+            vec![(format!("{prefix}embeddings"), raw(&self.embeddings))];
+        for (l, kv) in self.kv.iter().enumerate() {
+            tensors.push((format!("{prefix}layers.{l}.k"), raw(kv.keys())));
+            tensors.push((format!("{prefix}layers.{l}.v"), raw(kv.values())));
+        }
+        tensors
+    }
+
+    /// The JSON header describing the cache (format, sizes, encoder states).
+    pub(crate) fn header_json(&self) -> Result<String> {
+        serde_json::to_string(&self.header()).map_err(|e| ModelError::Cache(e.to_string()))
+    }
+
+    /// Writes the cache as safetensors (temp file + rename).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let tensors = self.raw_tensors("");
+        let meta: HashMap<String, String> =
+            [("tabpfn_cache".to_string(), self.header_json()?)].into();
+        write_safetensors(path, &tensors, meta)
     }
 
     /// Reads a cache written by [`TrainCache::save`] onto `model`'s device.
@@ -164,22 +173,41 @@ impl TrainCache {
         })?;
         let bad = |m: String| ModelError::Cache(format!("{}: {m}", path.display()));
         let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e:?}")))?;
-        let header: Header = meta
+        let header = meta
             .metadata()
             .as_ref()
             .and_then(|m| m.get("tabpfn_cache"))
-            .ok_or_else(|| bad("no `tabpfn_cache` header; not a train-set cache".into()))
-            .and_then(|s| serde_json::from_str(s).map_err(|e| bad(e.to_string())))?;
+            .ok_or_else(|| bad("no `tabpfn_cache` header; not a train-set cache".into()))?
+            .clone();
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e:?}")))?;
+        Self::from_safetensors(&st, "", &header, model).map_err(|e| match e {
+            ModelError::Cache(m) => bad(m),
+            other => other,
+        })
+    }
+
+    /// Rebuilds a cache from `header` (see [`header_json`](Self::header_json)) and the
+    /// tensors under `prefix` of an open safetensors file.
+    pub(crate) fn from_safetensors(
+        st: &SafeTensors<'_>,
+        prefix: &str,
+        header: &str,
+        model: &PerFeatureTransformer,
+    ) -> Result<Self> {
+        let bad = ModelError::Cache;
+        let header: Header = serde_json::from_str(header).map_err(|e| bad(e.to_string()))?;
         if header.format != FORMAT {
             return Err(bad(format!(
                 "format `{}`, expected `{FORMAT}`",
                 header.format
             )));
         }
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e:?}")))?;
         let device = model.device();
         let get = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
-            let v = st.tensor(name).map_err(|e| bad(format!("{name}: {e:?}")))?;
+            let name = format!("{prefix}{name}");
+            let v = st
+                .tensor(&name)
+                .map_err(|e| bad(format!("{name}: {e:?}")))?;
             if v.dtype() != Dtype::F32 {
                 return Err(bad(format!("{name}: dtype {:?}, expected F32", v.dtype())));
             }
@@ -193,7 +221,7 @@ impl TrainCache {
         let t4 = |name: &str| -> Result<Tensor<4>> {
             let (s, d) = get(name)?;
             if s.len() != 4 {
-                return Err(bad(format!("{name}: rank {}, expected 4", s.len())));
+                return Err(bad(format!("{prefix}{name}: rank {}, expected 4", s.len())));
             }
             Ok(Tensor::from_data(
                 TensorData::new(d, [s[0], s[1], s[2], s[3]]),
@@ -202,7 +230,7 @@ impl TrainCache {
         };
         let (es, ed) = get("embeddings")?;
         if es.len() != 2 {
-            return Err(bad("embeddings: expected rank 2".into()));
+            return Err(bad(format!("{prefix}embeddings: expected rank 2")));
         }
         let embeddings = Tensor::from_data(TensorData::new(ed, [es[0], es[1]]), device);
         let mut kv = Vec::with_capacity(header.n_layers);
@@ -224,4 +252,25 @@ impl TrainCache {
         cache.check_compatible(model, cache.n_features)?;
         Ok(cache)
     }
+}
+
+/// Serialises `tensors` with `meta` and writes them atomically (temp file + rename).
+pub(crate) fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Raw)],
+    meta: HashMap<String, String>,
+) -> Result<()> {
+    let bytes =
+        safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
+            .map_err(|e| ModelError::Cache(format!("{e:?}")))?;
+    let tmp = path.with_extension("tmp-write");
+    let io = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }

@@ -19,6 +19,9 @@ pub enum ModelError {
     /// A saved train-set cache does not match the model or is corrupt.
     #[error("cache: {0}")]
     Cache(String),
+    /// A file given as a saved fit is not one, or does not match the model.
+    #[error("saved fit {0}")]
+    SavedFit(String),
     #[error(transparent)]
     Attention(#[from] tabpfn_attention::AttentionError),
     #[error(transparent)]

@@ -1,16 +1,21 @@
 //! `TabPFNClassifier` of 2.2.1: fit → predict_proba / predict.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
+use super::encode::TableEncoder;
 use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds};
 use super::estimator::{
-    batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
+    attach_caches, batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
     OutlierRemoval, Runner, MAX_CLASSES,
 };
 use super::frame::{ClassLabel, DataFrame, Target};
 use super::member::MemberMatrix;
 use super::postprocess::{combine_class_logits, mean_class_logits, unpermute_classes};
-use super::MemberView;
+use super::{persist, MemberView};
+use crate::cache::TrainCache;
 use crate::config::Task;
 use crate::error::{input_err, Result};
 use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer};
@@ -113,18 +118,7 @@ impl TabPFNClassifier {
             let d = classifier_draws(cfg.random_state, n, n_classes);
             (d.class_permutations.expect("classifier"), d.member_seeds)
         };
-        let remove_outliers_std = match cfg.outlier_removal {
-            OutlierRemoval::Auto => Some(12.0),
-            OutlierRemoval::Off => None,
-            OutlierRemoval::Std(s) => Some(s),
-        };
-        let runner = Runner {
-            model: self.model.clone(),
-            options: ForwardOptions {
-                remove_outliers_std,
-                query_chunk: cfg.query_chunk,
-            },
-        };
+        let runner = runner_for(self.model.clone(), cfg);
         let mut fitted = FittedClassifier {
             runner,
             config: cfg.clone(),
@@ -141,6 +135,33 @@ impl TabPFNClassifier {
         }
         Ok(fitted)
     }
+}
+
+fn runner_for(model: Arc<PerFeatureTransformer>, cfg: &EstimatorConfig) -> Runner {
+    let remove_outliers_std = match cfg.outlier_removal {
+        OutlierRemoval::Auto => Some(12.0),
+        OutlierRemoval::Off => None,
+        OutlierRemoval::Std(s) => Some(s),
+    };
+    Runner {
+        model,
+        options: ForwardOptions {
+            remove_outliers_std,
+            query_chunk: cfg.query_chunk,
+        },
+    }
+}
+
+/// What a saved classifier fit holds besides the encoded table and the caches.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    config: EstimatorConfig,
+    encoder: TableEncoder,
+    classes: Vec<ClassLabel>,
+    class_counts: Vec<usize>,
+    y_idx: Vec<usize>,
+    seeds: Vec<u64>,
+    perms: Vec<Vec<usize>>,
 }
 
 /// A fitted classifier: the encoders, the members and the network.
@@ -176,6 +197,59 @@ impl FittedClassifier {
                 )
             })
             .collect()
+    }
+
+    /// Saves the fitted classifier (encoded train table, encoder, labels, seeds and, with
+    /// `fit_with_cache`, each member's K/V cache) to one safetensors file, atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let state = SavedState {
+            config: self.config.clone(),
+            encoder: self.encoded.encoder.clone(),
+            classes: self.classes.clone(),
+            class_counts: self.class_counts.clone(),
+            y_idx: self.y_idx.clone(),
+            seeds: self.seeds.clone(),
+            perms: self.perms.clone(),
+        };
+        let caches: Vec<Option<&TrainCache>> =
+            self.members.iter().map(|m| m.cache.as_ref()).collect();
+        persist::save(
+            path.as_ref(),
+            "classifier",
+            &self.runner.model,
+            &state,
+            &self.encoded.columns,
+            self.encoded.rows,
+            &caches,
+        )
+    }
+
+    /// Loads a classifier saved by [`save`](Self::save); `model` must be the one it was
+    /// fitted with (its configuration is checked).
+    pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
+        let loaded = persist::load::<SavedState>(path.as_ref(), "classifier", &model)?;
+        let s = loaded.state;
+        let runner = runner_for(model, &s.config);
+        let mut fitted = FittedClassifier {
+            runner,
+            encoded: Encoded {
+                encoder: s.encoder,
+                columns: loaded.columns,
+                rows: loaded.rows,
+            },
+            classes: s.classes,
+            class_counts: s.class_counts,
+            y_idx: s.y_idx,
+            seeds: s.seeds,
+            perms: s.perms,
+            members: Vec::new(),
+            config: s.config,
+        };
+        if fitted.config.fit_mode != FitMode::LowMemory {
+            fitted.members = fitted.fit_members(false)?;
+            attach_caches(&mut fitted.members, loaded.caches, path.as_ref())?;
+        }
+        Ok(fitted)
     }
 
     /// Class labels in probability-column order (sorted).

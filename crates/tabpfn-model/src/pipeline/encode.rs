@@ -8,6 +8,7 @@
 //! reordered matrix.
 
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
 use super::frame::{ColumnValues, DataFrame};
 use crate::error::{input_err, Result};
@@ -16,7 +17,7 @@ use crate::error::{input_err, Result};
 const NA_PLACEHOLDER: &str = "__MISSING__";
 
 /// Knobs of categorical inference (`ModelInterfaceConfig` defaults).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoricalInference {
     /// A user-named categorical column stays categorical iff it has at most this many
     /// distinct values (missing counts as one).
@@ -38,13 +39,13 @@ impl Default for CategoricalInference {
 }
 
 /// Categories of one encoded column, sorted like numpy/pandas.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Categories {
     Numeric(Vec<f64>),
     Text(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct EncodedColumn {
     /// Position in the input table.
     source: usize,
@@ -54,7 +55,7 @@ struct EncodedColumn {
 }
 
 /// The fitted top-level encoder (`preprocessor_` of the reference).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableEncoder {
     names: Vec<String>,
     text_columns: Vec<bool>,

@@ -1,6 +1,7 @@
 //! What the classifier and the regressor share: knobs, input limits, the top-level
 //! encoding, fitting the members and running the network on them.
 
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use ndarray::Array2;
@@ -13,7 +14,7 @@ use crate::error::{input_err, Result};
 use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer, Table};
 
 /// How `fit` prepares the members (`fit_mode` of the reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum FitMode {
     /// Preprocess at fit; one full forward over [train; test] per member at predict.
     #[default]
@@ -41,7 +42,7 @@ impl std::str::FromStr for FitMode {
 }
 
 /// Soft outlier clipping inside the network (`OUTLIER_REMOVAL_STD`).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum OutlierRemoval {
     /// 12 σ for the classifier, off for the regressor.
     #[default]
@@ -51,7 +52,7 @@ pub enum OutlierRemoval {
 }
 
 /// The estimator knobs of the reference (defaults of 2.2.1).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EstimatorConfig {
     pub n_estimators: usize,
     pub softmax_temperature: f32,
@@ -293,4 +294,33 @@ pub(crate) fn batches(rows: usize, batch: Option<usize>) -> Vec<std::ops::Range<
 /// Rows `range` of column-major data.
 pub(crate) fn slice_rows(columns: &[Vec<f64>], range: std::ops::Range<usize>) -> Vec<Vec<f64>> {
     columns.iter().map(|c| c[range.clone()].to_vec()).collect()
+}
+
+/// Puts caches read from a saved fit back onto freshly re-derived members.
+pub(crate) fn attach_caches(
+    members: &mut [Member],
+    caches: Vec<TrainCache>,
+    path: &std::path::Path,
+) -> Result<()> {
+    if caches.is_empty() {
+        return Ok(());
+    }
+    if caches.len() != members.len() {
+        return Err(crate::error::ModelError::Cache(format!(
+            "{}: {} member caches for {} members",
+            path.display(),
+            caches.len(),
+            members.len()
+        )));
+    }
+    for (m, c) in members.iter_mut().zip(caches) {
+        if c.n_features() != m.x_train.n_columns() || c.n_train() != m.x_train.rows {
+            return Err(crate::error::ModelError::Cache(format!(
+                "{}: a member cache does not match its re-derived member",
+                path.display()
+            )));
+        }
+        m.cache = Some(c);
+    }
+    Ok(())
 }

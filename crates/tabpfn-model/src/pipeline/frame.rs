@@ -2,6 +2,7 @@
 //! columns (`None` = missing), like the mixed pandas frames the reference accepts.
 
 use crate::error::{input_err, Result};
+use serde::{Deserialize, Serialize};
 
 /// The values of one column.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +154,7 @@ impl Target {
 }
 
 /// One class of a classifier, in the user's terms.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClassLabel {
     Numeric(f64),
     Text(String),

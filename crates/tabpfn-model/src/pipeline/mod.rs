@@ -28,6 +28,7 @@ pub mod estimator;
 pub mod frame;
 pub mod member;
 pub mod numpy_rng;
+pub(crate) mod persist;
 pub mod postprocess;
 pub mod power;
 pub mod quantile;

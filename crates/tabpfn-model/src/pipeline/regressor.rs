@@ -1,10 +1,14 @@
 //! `TabPFNRegressor` of 2.2.1: fit → predict (mean / median / mode / quantiles / full).
 
+use std::path::Path;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
+use super::encode::TableEncoder;
 use super::ensemble::{low_memory_seeds, regressor_configs, regressor_draws};
 use super::estimator::{
-    batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
+    attach_caches, batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
     OutlierRemoval, Runner,
 };
 use super::frame::{DataFrame, Target};
@@ -12,8 +16,9 @@ use super::member::MemberMatrix;
 use super::postprocess::{combine_regression, member_borders, translate_probs};
 use super::power::SafePower;
 use super::stats;
-use super::MemberView;
+use super::{persist, MemberView};
 use crate::bar_distribution::BarDistribution;
+use crate::cache::TrainCache;
 use crate::config::Task;
 use crate::error::{input_err, Result};
 use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer};
@@ -93,17 +98,7 @@ impl TabPFNRegressor {
             .to_vec();
         let (std32, mean32) = (std as f32, mean as f32);
         let raw_borders: Vec<f32> = std_borders.iter().map(|&z| z * std32 + mean32).collect();
-        let remove_outliers_std = match cfg.outlier_removal {
-            OutlierRemoval::Auto | OutlierRemoval::Off => None,
-            OutlierRemoval::Std(s) => Some(s),
-        };
-        let runner = Runner {
-            model: self.model.clone(),
-            options: ForwardOptions {
-                remove_outliers_std,
-                query_chunk: cfg.query_chunk,
-            },
-        };
+        let runner = runner_for(self.model.clone(), cfg);
         let n = cfg.n_estimators;
         let seeds = if cfg.fit_mode == FitMode::LowMemory {
             low_memory_seeds(cfg.random_state, n, None).1
@@ -130,6 +125,31 @@ impl TabPFNRegressor {
 
 /// A member's z-space borders and the buckets whose logits are cancelled.
 type MemberBorders = (Vec<f32>, Option<Vec<bool>>);
+
+fn runner_for(model: Arc<PerFeatureTransformer>, cfg: &EstimatorConfig) -> Runner {
+    let remove_outliers_std = match cfg.outlier_removal {
+        OutlierRemoval::Auto | OutlierRemoval::Off => None,
+        OutlierRemoval::Std(s) => Some(s),
+    };
+    Runner {
+        model,
+        options: ForwardOptions {
+            remove_outliers_std,
+            query_chunk: cfg.query_chunk,
+        },
+    }
+}
+
+/// What a saved regressor fit holds besides the encoded table and the caches.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    config: EstimatorConfig,
+    encoder: TableEncoder,
+    y_z: Vec<f64>,
+    constant: Option<f64>,
+    raw_borders: Vec<f32>,
+    seeds: Vec<u64>,
+}
 
 /// A fitted member's target transform, kept next to it.
 #[derive(Debug, Clone)]
@@ -176,6 +196,68 @@ impl FittedRegressor {
                 Ok(RegressionMember { member, target })
             })
             .collect()
+    }
+
+    /// Saves the fitted regressor (encoded train table, encoder, standardised targets,
+    /// seeds and, with `fit_with_cache`, each member's K/V cache) to one safetensors file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let state = SavedState {
+            config: self.config.clone(),
+            encoder: self.encoded.encoder.clone(),
+            y_z: self.y_z.clone(),
+            constant: self.constant,
+            raw_borders: self.raw_borders.clone(),
+            seeds: self.seeds.clone(),
+        };
+        let caches: Vec<Option<&TrainCache>> = self
+            .members
+            .iter()
+            .map(|m| m.member.cache.as_ref())
+            .collect();
+        persist::save(
+            path.as_ref(),
+            "regressor",
+            &self.runner.model,
+            &state,
+            &self.encoded.columns,
+            self.encoded.rows,
+            &caches,
+        )
+    }
+
+    /// Loads a regressor saved by [`save`](Self::save); `model` must be the one it was
+    /// fitted with (its configuration is checked).
+    pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
+        let loaded = persist::load::<SavedState>(path.as_ref(), "regressor", &model)?;
+        let s = loaded.state;
+        let std_borders = model
+            .borders()
+            .ok_or_else(|| input_err("model", "has no bar-distribution borders"))?
+            .to_vec();
+        let mut fitted = FittedRegressor {
+            runner: runner_for(model, &s.config),
+            encoded: Encoded {
+                encoder: s.encoder,
+                columns: loaded.columns,
+                rows: loaded.rows,
+            },
+            y_z: s.y_z,
+            constant: s.constant,
+            std_borders,
+            raw_borders: s.raw_borders,
+            seeds: s.seeds,
+            members: Vec::new(),
+            config: s.config,
+        };
+        if fitted.constant.is_none() && fitted.config.fit_mode != FitMode::LowMemory {
+            fitted.members = fitted.fit_members(false)?;
+            let mut plain: Vec<Member> = fitted.members.iter().map(|m| m.member.clone()).collect();
+            attach_caches(&mut plain, loaded.caches, path.as_ref())?;
+            for (m, p) in fitted.members.iter_mut().zip(plain) {
+                m.member = p;
+            }
+        }
+        Ok(fitted)
     }
 
     pub fn n_train(&self) -> usize {
