@@ -1,11 +1,15 @@
 //! `tabpfn-cli`: TabPFN v2 without Python.
 //!
+//! * `predict`: fit on a training CSV, predict a test CSV (the estimator pipeline);
 //! * `forward`: the bare network on an `.npz` table (parity checks against the reference);
 //! * `convert`: official `.ckpt` → `.safetensors` (tabpfn ≥ 8.0.4 layout);
 //! * `info`: what a model file holds.
 
+mod csv_input;
 mod device;
 mod npz;
+mod output;
+mod predict;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +42,12 @@ enum Mode {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Fit TabPFN on a training CSV and predict the rows of a test CSV.
+    ///
+    /// Classification writes the predicted label and one probability column per class;
+    /// regression writes the mean (or median, mode, quantiles). Columns are matched by
+    /// name; string columns are categorical; empty, NA, N/A, NaN, null and ? are missing.
+    Predict(Box<predict::PredictArgs>),
     /// Run the bare network on an .npz table and write its outputs to an .npz file.
     ///
     /// Input: `x` [R, C] (train rows first), `y` [N] (train targets). Output: `logits`
@@ -96,6 +106,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Predict(args) => predict::run(*args),
         Command::Forward {
             model,
             input,

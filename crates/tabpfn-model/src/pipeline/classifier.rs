@@ -274,6 +274,16 @@ impl FittedClassifier {
         self.encoded.encoder.feature_names()
     }
 
+    /// Whether each feature column was text at fit (else numeric).
+    pub fn feature_is_text(&self) -> &[bool] {
+        self.encoded.encoder.text_columns()
+    }
+
+    /// The estimator knobs this fit used.
+    pub fn config(&self) -> &EstimatorConfig {
+        &self.config
+    }
+
     fn members_for_predict(&self) -> Result<std::borrow::Cow<'_, [Member]>> {
         if self.members.is_empty() {
             Ok(std::borrow::Cow::Owned(self.fit_members(false)?))

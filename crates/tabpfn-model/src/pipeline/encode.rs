@@ -180,6 +180,11 @@ impl TableEncoder {
         &self.names
     }
 
+    /// Whether each input column was text at fit.
+    pub fn text_columns(&self) -> &[bool] {
+        &self.text_columns
+    }
+
     /// Inferred categorical columns (original positions; the reference hands them on
     /// unchanged although the encoded matrix has its columns reordered).
     pub fn categorical(&self) -> &[usize] {

@@ -272,6 +272,16 @@ impl FittedRegressor {
         self.encoded.encoder.feature_names()
     }
 
+    /// Whether each feature column was text at fit (else numeric).
+    pub fn feature_is_text(&self) -> &[bool] {
+        self.encoded.encoder.text_columns()
+    }
+
+    /// The estimator knobs this fit used.
+    pub fn config(&self) -> &EstimatorConfig {
+        &self.config
+    }
+
     /// Every output type for the rows of `x`, with the given quantiles.
     pub fn predict_full(&self, x: &DataFrame, quantiles: &[f32]) -> Result<RegressionOutput> {
         self.predict_full_with_progress(x, quantiles, |_| {})

@@ -1,0 +1,498 @@
+//! `tabpfn-cli predict`: fit TabPFN on a training CSV and predict a test CSV.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tabpfn_model::pipeline::{
+    ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedClassifier, FittedRegressor,
+    TabPFNClassifier, TabPFNRegressor, Target,
+};
+use tabpfn_model::{PerFeatureTransformer, Task};
+
+use crate::csv_input::{parse_number, CsvTable};
+use crate::output::{self, Cell, Format};
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TaskArg {
+    Classification,
+    Regression,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OutputType {
+    Mean,
+    Median,
+    Mode,
+    Quantiles,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FitModeArg {
+    FitPreprocessors,
+    FitWithCache,
+    LowMemory,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Model file: an official TabPFN v2 .ckpt or a converted .safetensors.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Training CSV (header row required), with the target column.
+    #[arg(long, required_unless_present = "load_fit")]
+    pub train: Option<PathBuf>,
+    /// Name of the target column in the training CSV.
+    #[arg(long, required_unless_present = "load_fit")]
+    pub target: Option<String>,
+    /// CSV of rows to predict; columns are matched to the training columns by name, the
+    /// target column may be absent.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Where to write predictions (atomically); stdout when absent.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Task; must agree with the model (a classifier checkpoint only classifies).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Regression output.
+    #[arg(long, value_enum, default_value = "mean")]
+    pub output_type: OutputType,
+    /// Quantiles for `--output-type quantiles`, comma-separated in [0, 1].
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.5,0.9")]
+    pub quantiles: Vec<f32>,
+    /// Ensemble members.
+    #[arg(long, default_value_t = 8)]
+    pub n_estimators: usize,
+    /// Random state of the ensemble (the reference's `random_state`).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Softmax temperature applied to the logits.
+    #[arg(long, default_value_t = 0.9)]
+    pub softmax_temperature: f32,
+    /// Average logits before the softmax instead of probabilities after it.
+    #[arg(long)]
+    pub average_before_softmax: bool,
+    /// Classification: divide by the training class frequencies and renormalise.
+    #[arg(long)]
+    pub balance_probabilities: bool,
+    /// Columns to treat as categorical (names, comma-separated; kept if ≤ 30 values).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// How members are prepared: fit-preprocessors, fit-with-cache (train K/V cached at
+    /// fit, fastest for repeated predicts) or low-memory.
+    #[arg(long, value_enum, default_value = "fit-preprocessors")]
+    pub fit_mode: FitModeArg,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Lift the 500-feature and 10 000-row limits TabPFN v2 was pretrained within.
+    #[arg(long)]
+    pub ignore_limits: bool,
+    /// Column copied from the test CSV to the output (and not used as a feature).
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Columns to ignore in either file (comma-separated; absent names are fine).
+    #[arg(long, value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// CSV delimiter (one character; default: detected from the header line).
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Test rows per network call (bounds memory; default 2048).
+    #[arg(long, default_value_t = 2048)]
+    pub batch_size: usize,
+    /// Save the fitted estimator (preprocessing state and, with fit-with-cache, the
+    /// train K/V cache) to this file.
+    #[arg(long)]
+    pub save_fit: Option<PathBuf>,
+    /// Predict from a fit saved with --save-fit instead of a training CSV.
+    #[arg(long, conflicts_with_all = ["train", "target", "save_fit"])]
+    pub load_fit: Option<PathBuf>,
+    /// No progress bar or summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+enum Fitted {
+    Classifier(FittedClassifier),
+    Regressor(FittedRegressor),
+}
+
+impl Fitted {
+    fn feature_names(&self) -> &[String] {
+        match self {
+            Fitted::Classifier(f) => f.feature_names(),
+            Fitted::Regressor(f) => f.feature_names(),
+        }
+    }
+
+    fn feature_is_text(&self) -> &[bool] {
+        match self {
+            Fitted::Classifier(f) => f.feature_is_text(),
+            Fitted::Regressor(f) => f.feature_is_text(),
+        }
+    }
+
+    fn n_estimators(&self) -> usize {
+        match self {
+            Fitted::Classifier(f) => f.config().n_estimators,
+            Fitted::Regressor(f) => f.config().n_estimators,
+        }
+    }
+}
+
+fn estimator_config(a: &PredictArgs) -> Result<EstimatorConfig> {
+    if a.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    Ok(EstimatorConfig {
+        n_estimators: a.n_estimators,
+        softmax_temperature: a.softmax_temperature,
+        average_before_softmax: a.average_before_softmax,
+        balance_probabilities: a.balance_probabilities,
+        random_state: a.seed,
+        fit_mode: match a.fit_mode {
+            FitModeArg::FitPreprocessors => FitMode::FitPreprocessors,
+            FitModeArg::FitWithCache => FitMode::FitWithCache,
+            FitModeArg::LowMemory => FitMode::LowMemory,
+        },
+        ignore_pretraining_limits: a.ignore_limits,
+        batch_size: Some(a.batch_size),
+        ..Default::default()
+    })
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new_spinner()
+}
+
+/// The training table: features (typed), target, and how numeric labels were written.
+struct Training {
+    x: DataFrame,
+    y: Target,
+    label_text: HashMap<u64, String>,
+}
+
+fn read_training(a: &PredictArgs, table: &CsvTable, task: Task) -> Result<Training> {
+    let target = a
+        .target
+        .as_deref()
+        .expect("clap requires --target without --load-fit");
+    let path = table.path.display();
+    let t = table.column_index(target).ok_or_else(|| {
+        anyhow!(
+            "{path}: no target column `{target}`; the header has: {}",
+            table.headers.join(", ")
+        )
+    })?;
+    let mut cols = Vec::new();
+    for (j, name) in table.headers.iter().enumerate() {
+        if j == t || a.drop.contains(name) || a.id_column.as_deref() == Some(name.as_str()) {
+            continue;
+        }
+        if table.cells(j).all(|(_, c)| c.is_none()) {
+            bail!("{path}: column `{name}` has no values (every cell is missing); remove it or pass --drop {name}");
+        }
+        cols.push(table.typed_column(j, table.is_numeric(j))?);
+    }
+    if cols.is_empty() {
+        bail!("{path}: no feature columns besides the target `{target}`");
+    }
+    let x = DataFrame::new(cols)?;
+    let mut label_text = HashMap::new();
+    let cells: Vec<(u64, Option<&str>)> = table.cells(t).collect();
+    if let Some((line, _)) = cells.iter().find(|(_, c)| c.is_none()) {
+        bail!("{path}:{line}: the target `{target}` is missing; every training row needs one");
+    }
+    let numeric = cells
+        .iter()
+        .all(|(_, c)| c.and_then(parse_number).is_some());
+    let y = if numeric {
+        let v: Vec<f64> = cells
+            .iter()
+            .map(|(_, c)| parse_number(c.unwrap()).unwrap())
+            .collect();
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            bail!("{path}:{}: the target `{target}` is not finite", cells[i].0);
+        }
+        for (c, val) in cells.iter().zip(&v) {
+            label_text
+                .entry(val.to_bits())
+                .or_insert_with(|| c.1.unwrap().to_string());
+        }
+        Target::Numeric(v)
+    } else {
+        if task == Task::Regression {
+            let (line, s) = cells
+                .iter()
+                .find(|(_, c)| c.and_then(parse_number).is_none())
+                .expect("not numeric");
+            bail!(
+                "{path}:{line}: the regression target `{target}` holds `{}`; it must be numeric",
+                s.unwrap_or("")
+            );
+        }
+        Target::Text(cells.iter().map(|(_, c)| c.unwrap().to_string()).collect())
+    };
+    Ok(Training { x, y, label_text })
+}
+
+/// The test table with the fitted feature columns, matched by name.
+fn read_test(a: &PredictArgs, table: &CsvTable, fitted: &Fitted) -> Result<DataFrame> {
+    let path = table.path.display();
+    let names = fitted.feature_names();
+    for h in &table.headers {
+        let known = names.contains(h)
+            || a.target.as_deref() == Some(h.as_str())
+            || a.id_column.as_deref() == Some(h.as_str())
+            || a.drop.contains(h);
+        if !known {
+            bail!(
+                "{path}: column `{h}` is not a feature of the training data (pass --drop {h} to ignore it)"
+            );
+        }
+    }
+    let cols = names
+        .iter()
+        .zip(fitted.feature_is_text())
+        .map(|(n, &text)| {
+            let j = table.column_index(n).ok_or_else(|| {
+                anyhow!("{path}: missing column `{n}`, which the model was fitted on")
+            })?;
+            table.typed_column(j, !text)
+        })
+        .collect::<Result<Vec<Column>>>()?;
+    Ok(DataFrame::new(cols)?)
+}
+
+fn label_string(l: &ClassLabel, text: &HashMap<u64, String>) -> String {
+    match l {
+        ClassLabel::Numeric(v) => text
+            .get(&v.to_bits())
+            .cloned()
+            .unwrap_or_else(|| v.to_string()),
+        ClassLabel::Text(s) => s.clone(),
+    }
+}
+
+pub fn run(a: PredictArgs) -> Result<()> {
+    let start = Instant::now();
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot set the thread count")?;
+    }
+    let device = crate::device::parse(&a.device)?;
+    let model_path = a.model.clone().ok_or_else(|| {
+        anyhow!(
+            "no --model given; pass an official TabPFN v2 checkpoint or a converted .safetensors \
+             (README: \"Getting the official weights\")"
+        )
+    })?;
+    let model = Arc::new(
+        PerFeatureTransformer::load(&model_path, &device)
+            .with_context(|| format!("cannot load model {}", model_path.display()))?,
+    );
+    let task = model.task();
+    if let Some(t) = a.task {
+        let want = if t == TaskArg::Classification {
+            Task::Classification
+        } else {
+            Task::Regression
+        };
+        if want != task {
+            bail!(
+                "--task {:?} disagrees with the model {}, which is a {:?} checkpoint",
+                t,
+                model_path.display(),
+                task
+            );
+        }
+    }
+    let delimiter = match a.delimiter {
+        None => None,
+        Some(c) if c.is_ascii() => Some(c as u8),
+        Some(c) => bail!("--delimiter must be one ASCII character, got `{c}`"),
+    };
+    let cfg = estimator_config(&a)?;
+    let bar = progress_bar(a.quiet);
+    let mut label_text = HashMap::new();
+    let fitted = if let Some(fit) = &a.load_fit {
+        bar.set_message(format!("loading fit {}", fit.display()));
+        match task {
+            Task::Classification => Fitted::Classifier(FittedClassifier::load(fit, model.clone())?),
+            Task::Regression => Fitted::Regressor(FittedRegressor::load(fit, model.clone())?),
+        }
+    } else {
+        let train_path = a
+            .train
+            .as_ref()
+            .expect("clap requires --train without --load-fit");
+        let train = CsvTable::read(train_path, delimiter)?;
+        let tr = read_training(&a, &train, task)?;
+        label_text = tr.label_text;
+        let mut cfg = cfg.clone();
+        if !a.categorical.is_empty() {
+            let names: Vec<&str> = tr.x.columns().iter().map(|c| c.name.as_str()).collect();
+            cfg.categorical_features_indices = Some(
+                a.categorical
+                    .iter()
+                    .map(|c| {
+                        names.iter().position(|n| n == c).ok_or_else(|| {
+                            anyhow!(
+                                "--categorical names `{c}`, which is not a feature column of {}",
+                                train_path.display()
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        bar.set_message(format!(
+            "fitting {} members on {} rows",
+            cfg.n_estimators,
+            tr.x.rows()
+        ));
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let ctx = || {
+            format!(
+                "fitting on {} (target `{}`)",
+                train_path.display(),
+                a.target.as_deref().unwrap_or("")
+            )
+        };
+        let fitted = match task {
+            Task::Classification => Fitted::Classifier(
+                TabPFNClassifier::new(model.clone(), cfg)?
+                    .fit(&tr.x, &tr.y)
+                    .with_context(ctx)?,
+            ),
+            Task::Regression => Fitted::Regressor(
+                TabPFNRegressor::new(model.clone(), cfg)?
+                    .fit(&tr.x, &tr.y)
+                    .with_context(ctx)?,
+            ),
+        };
+        if let Some(p) = &a.save_fit {
+            match &fitted {
+                Fitted::Classifier(f) => f.save(p)?,
+                Fitted::Regressor(f) => f.save(p)?,
+            }
+        }
+        fitted
+    };
+    let test = CsvTable::read(&a.test, delimiter)?;
+    let x_test = read_test(&a, &test, &fitted)?;
+    let ids: Option<Vec<Cell>> = match &a.id_column {
+        None => None,
+        Some(id) => {
+            let j = test
+                .column_index(id)
+                .ok_or_else(|| anyhow!("{}: no id column `{id}`", test.path.display()))?;
+            Some(
+                test.cells(j)
+                    .map(|(_, c)| Cell::Text(c.unwrap_or("").to_string()))
+                    .collect(),
+            )
+        }
+    };
+    let rows = x_test.rows();
+    let total = (rows * fitted.n_estimators()) as u64;
+    bar.set_length(total);
+    bar.set_position(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} member-rows ({eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("predicting");
+    let tick = |n: usize| bar.inc(n as u64);
+    let mut header: Vec<String> = Vec::new();
+    if let Some(id) = &a.id_column {
+        header.push(id.clone());
+    }
+    let (cols, body, summary): (Vec<String>, Vec<Vec<Cell>>, String) = match &fitted {
+        Fitted::Classifier(f) => {
+            let p = f.predict_proba_with_progress(&x_test, tick)?;
+            let labels = tabpfn_model::pipeline::classifier::argmax_labels(&p, f.classes());
+            let names: Vec<String> = f
+                .classes()
+                .iter()
+                .map(|c| label_string(c, &label_text))
+                .collect();
+            let mut cols = vec!["prediction".to_string()];
+            cols.extend(names.iter().map(|n| format!("proba_{n}")));
+            let body = (0..rows)
+                .map(|i| {
+                    let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
+                    r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
+                    r
+                })
+                .collect();
+            (cols, body, format!("{} classes", names.len()))
+        }
+        Fitted::Regressor(f) => {
+            let qs: Vec<f32> = if a.output_type == OutputType::Quantiles {
+                a.quantiles.clone()
+            } else {
+                vec![]
+            };
+            let out = f.predict_full_with_progress(&x_test, &qs, tick)?;
+            let (cols, columns): (Vec<String>, Vec<&Vec<f32>>) = match a.output_type {
+                OutputType::Mean => (vec!["mean".into()], vec![&out.mean]),
+                OutputType::Median => (vec!["median".into()], vec![&out.median]),
+                OutputType::Mode => (vec!["mode".into()], vec![&out.mode]),
+                OutputType::Quantiles => (
+                    qs.iter().map(|q| format!("quantile_{q}")).collect(),
+                    out.quantiles.iter().collect(),
+                ),
+            };
+            let body = (0..rows)
+                .map(|i| columns.iter().map(|c| Cell::f32(c[i])).collect())
+                .collect();
+            (cols, body, "regression".to_string())
+        }
+    };
+    bar.finish_and_clear();
+    header.extend(cols);
+    let body = match ids {
+        None => body,
+        Some(ids) => ids
+            .into_iter()
+            .zip(body)
+            .map(|(id, mut r)| {
+                r.insert(0, id);
+                r
+            })
+            .collect(),
+    };
+    output::write(
+        &output::Table { header, rows: body },
+        a.format,
+        a.output.as_deref(),
+    )?;
+    if !a.quiet {
+        eprintln!(
+            "tabpfn-cli: predicted {rows} rows × {} features ({summary}, {} members) in {:.2} s",
+            fitted.feature_names().len(),
+            fitted.n_estimators(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

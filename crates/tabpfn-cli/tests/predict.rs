@@ -1,0 +1,422 @@
+//! `tabpfn-cli predict` end to end: the bundled example CSVs, output formats, saved fits,
+//! and every bad-input case of issue 6 (clear message naming file/line/column, non-zero
+//! exit, no output file left behind).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn clf_model() -> PathBuf {
+    root().join("fixtures/model/tiny_clf.ckpt")
+}
+
+fn reg_model() -> PathBuf {
+    root().join("fixtures/model/tiny_reg.ckpt")
+}
+
+fn example(name: &str) -> PathBuf {
+    root().join("examples").join(name)
+}
+
+fn cli() -> Command {
+    Command::cargo_bin("tabpfn-cli").unwrap()
+}
+
+fn iris(model: &Path) -> Command {
+    let mut c = cli();
+    c.arg("predict")
+        .arg("--model")
+        .arg(model)
+        .arg("--train")
+        .arg(example("iris_train.csv"))
+        .args([
+            "--target",
+            "species",
+            "--id-column",
+            "id",
+            "--n-estimators",
+            "2",
+        ])
+        .arg("--test")
+        .arg(example("iris_test.csv"));
+    c
+}
+
+#[test]
+fn iris_classification_to_csv_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pred.csv");
+    iris(&clf_model())
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "predicted 45 rows × 4 features (3 classes, 2 members)",
+        ));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,prediction,proba_setosa,proba_versicolor,proba_virginica"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 45);
+    for r in rows {
+        let f: Vec<&str> = r.split(',').collect();
+        assert!(f[0].starts_with("iris-"));
+        assert!(["setosa", "versicolor", "virginica"].contains(&f[1]), "{r}");
+        let p: Vec<f64> = f[2..].iter().map(|v| v.parse().unwrap()).collect();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{r}");
+    }
+    // No temp file left next to the output.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn diabetes_regression_formats_and_quantiles() {
+    let base = || {
+        let mut c = cli();
+        c.arg("predict")
+            .arg("--model")
+            .arg(reg_model())
+            .arg("--train")
+            .arg(example("diabetes_train.csv"))
+            .args([
+                "--target",
+                "progression",
+                "--drop",
+                "id",
+                "--n-estimators",
+                "2",
+                "-q",
+            ])
+            .arg("--test")
+            .arg(example("diabetes_test.csv"));
+        c
+    };
+    let out = base()
+        .args(["--format", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 133);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert!(first["mean"].as_f64().unwrap().is_finite());
+
+    let out = base()
+        .args([
+            "--format",
+            "json",
+            "--output-type",
+            "quantiles",
+            "--quantiles",
+            "0.1,0.5,0.9",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 133);
+    for r in rows {
+        let q: Vec<f64> = ["quantile_0.1", "quantile_0.5", "quantile_0.9"]
+            .iter()
+            .map(|k| r[k].as_f64().unwrap())
+            .collect();
+        assert!(q[0] <= q[1] && q[1] <= q[2], "{r}");
+    }
+}
+
+#[test]
+fn saved_fit_predicts_the_same_without_the_training_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let fit = dir.path().join("iris.fit");
+    let a = iris(&clf_model())
+        .args(["--fit-mode", "fit-with-cache", "-q"])
+        .arg("--save-fit")
+        .arg(&fit)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let b = cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--load-fit")
+        .arg(&fit)
+        .arg("--test")
+        .arg(example("iris_test.csv"))
+        .args(["--id-column", "id", "-q"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(a, b);
+}
+
+/// Runs predict on a tiny train/test pair and expects failure with `needle` in stderr and
+/// no output file.
+fn bad(train: &str, test: &str, extra: &[&str], model: &Path, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("train.csv");
+    let te = dir.path().join("test.csv");
+    std::fs::write(&tr, train).unwrap();
+    std::fs::write(&te, test).unwrap();
+    let out = dir.path().join("out.csv");
+    cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(model)
+        .arg("--train")
+        .arg(&tr)
+        .arg("--test")
+        .arg(&te)
+        .args(["--n-estimators", "1"])
+        .args(if extra.contains(&"--target") {
+            &[][..]
+        } else {
+            &["--target", "y"][..]
+        })
+        .args(extra)
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(needle));
+    assert!(!out.exists(), "output written despite the error ({needle})");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n != "train.csv" && n != "test.csv")
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+const TRAIN: &str = "a,b,y\n1,2,x\n2,3,z\n3,1,x\n4,5,z\n";
+const TEST: &str = "a,b\n1.5,2\n";
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let m = clf_model();
+    bad("", TEST, &[], &m, "train.csv is empty");
+    bad(
+        "a,b,y\n",
+        TEST,
+        &[],
+        &m,
+        "train.csv has a header but no data rows",
+    );
+    bad(
+        "a,b,y\n1,2,x\n2,3\n3,1,x\n",
+        TEST,
+        &[],
+        &m,
+        "train.csv:3: row has 2 fields, but the header has 3",
+    );
+    bad(
+        TRAIN,
+        TEST,
+        &["--target", "label"],
+        &m,
+        "no target column `label`",
+    );
+    bad(TRAIN, "a\n1.5\n", &[], &m, "test.csv: missing column `b`");
+    bad(
+        TRAIN,
+        "a,b,c\n1.5,2,0\n",
+        &[],
+        &m,
+        "test.csv: column `c` is not a feature",
+    );
+    bad(
+        TRAIN,
+        "a,b\n1.5,high\n",
+        &[],
+        &m,
+        "test.csv:2: column `b` holds `high`, but it is numeric",
+    );
+    let many: String = std::iter::once("a,y\n".to_string())
+        .chain((0..22).map(|i| format!("{i},c{}\n", i % 11)))
+        .collect();
+    bad(
+        &many,
+        "a\n1\n",
+        &[],
+        &m,
+        "has 11 classes; TabPFN supports at most 10",
+    );
+    bad(
+        "a,b,y\n1,2,low\n2,3,high\n3,1,low\n",
+        TEST,
+        &[],
+        &reg_model(),
+        "train.csv:2: the regression target `y` holds `low`",
+    );
+    bad(
+        "a,b,y\n1,NA,x\n2,,z\n3,?,x\n",
+        TEST,
+        &[],
+        &m,
+        "column `b` has no values",
+    );
+    bad(
+        "a,a,y\n1,2,x\n2,3,z\n",
+        TEST,
+        &[],
+        &m,
+        "column name `a` appears twice",
+    );
+    bad(
+        "a,b,y\n1,2,\n2,3,z\n",
+        TEST,
+        &[],
+        &m,
+        "train.csv:2: the target `y` is missing",
+    );
+    bad(
+        TRAIN,
+        TEST,
+        &["--task", "regression"],
+        &m,
+        "disagrees with the model",
+    );
+}
+
+#[test]
+fn missing_files_and_non_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_model = dir.path().join("model.ckpt");
+    std::fs::write(&not_model, "this is not a checkpoint").unwrap();
+    bad(TRAIN, TEST, &[], &not_model, "cannot load model");
+    cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--train")
+        .arg(dir.path().join("nope.csv"))
+        .args(["--target", "y", "--test"])
+        .arg(dir.path().join("nope2.csv"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot open").and(predicate::str::contains("nope.csv")));
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_an_error() {
+    bad(
+        TRAIN,
+        TEST,
+        &["--device", "cuda"],
+        &clf_model(),
+        "this build has no cuda backend",
+    );
+}
+
+#[test]
+fn semicolon_files_and_quoted_text_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("train.csv");
+    let te = dir.path().join("test.csv");
+    let mut s = String::from("size;\"colour, shade\";y\n");
+    for i in 0..12 {
+        s += &format!(
+            "{};\"{}\";{}\n",
+            i as f64 / 3.0,
+            if i % 3 == 0 { "red, dark" } else { "blue" },
+            if i % 2 == 0 { "a" } else { "b" }
+        );
+    }
+    std::fs::write(&tr, s).unwrap();
+    std::fs::write(&te, "\"colour, shade\";size\nblue;1.5\nNA;2\n").unwrap();
+    let out = cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--train")
+        .arg(&tr)
+        .arg("--test")
+        .arg(&te)
+        .args(["--target", "y", "--n-estimators", "2", "-q"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().next().unwrap(), "prediction,proba_a,proba_b");
+    assert_eq!(text.lines().count(), 3);
+}
+
+#[test]
+fn help_of_every_subcommand() {
+    for (sub, needles) in [
+        (
+            "predict",
+            &[
+                "--model",
+                "--train",
+                "--target",
+                "--test",
+                "--output",
+                "--format",
+                "--output-type",
+                "--quantiles",
+                "--n-estimators",
+                "--seed",
+                "--softmax-temperature",
+                "--categorical",
+                "--fit-mode",
+                "--threads",
+                "--device",
+                "--ignore-limits",
+                "--id-column",
+                "--drop",
+                "--delimiter",
+                "--batch-size",
+                "--save-fit",
+                "--load-fit",
+                "--quiet",
+            ][..],
+        ),
+        (
+            "forward",
+            &[
+                "--model", "--input", "--output", "--mode", "--device", "--repeat",
+            ][..],
+        ),
+        ("convert", &["<INPUT>", "<OUTPUT>"][..]),
+        ("info", &["<MODEL>", "--json"][..]),
+    ] {
+        let out = cli()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        for n in needles {
+            assert!(text.contains(n), "`{sub} --help` lacks {n}:\n{text}");
+        }
+    }
+    cli()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("predict"));
+}
