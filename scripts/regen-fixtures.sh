@@ -18,11 +18,13 @@ v = m.version("tabpfn"); t = m.version("torch")
 assert v == "2.2.1", f"tabpfn {v} installed, 2.2.1 required"
 assert t.startswith("2.15.0"), f"torch {t} installed, 2.15.0 required"
 PYEOF
-rm -rf fixtures/attention fixtures/model fixtures/weights
+rm -rf fixtures/attention fixtures/model fixtures/weights fixtures/pipeline
 cd python
 "../$PY" gen_attention.py
 "../$PY" gen_model.py
 "../$PY" gen_weights.py
+"../$PY" gen_pipeline.py
+"../$PY" gen_datasets.py   # also rewrites examples/*.csv
 cd ..
 echo "fixtures: $(du -sh fixtures | cut -f1) in $(find fixtures -type f | wc -l) files"
 echo "regen-fixtures took $(( $(date +%s) - start )) s"

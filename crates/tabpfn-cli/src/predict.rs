@@ -41,7 +41,8 @@ pub enum FitModeArg {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// Model file: an official TabPFN v2 .ckpt or a converted .safetensors.
+    /// Model file: an official TabPFN v2 .ckpt or a converted .safetensors. Default: the
+    /// built-in demo classifier tabpfn-mini (not TabPFN v2 quality; docs/demo-model.md).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Training CSV (header row required), with the target column.
@@ -289,6 +290,38 @@ fn label_string(l: &ClassLabel, text: &HashMap<u64, String>) -> String {
     }
 }
 
+/// The demo classifier shipped inside the binary (docs/demo-model.md): a small v2-architecture
+/// network pre-trained on python/prior.py, not TabPFN v2 quality.
+const DEMO_MODEL: &[u8] = include_bytes!("../assets/tabpfn-mini-classifier.safetensors");
+const DEMO_NAME: &str = "tabpfn-mini-classifier (built in)";
+
+/// `--model`, or the built-in demo classifier when absent.
+fn load_model(
+    path: Option<&std::path::Path>,
+    device: &burn::tensor::Device,
+    quiet: bool,
+) -> Result<(PerFeatureTransformer, PathBuf)> {
+    match path {
+        Some(p) => {
+            let m = PerFeatureTransformer::load(p, device)
+                .with_context(|| format!("cannot load model {}", p.display()))?;
+            Ok((m, p.to_path_buf()))
+        }
+        None => {
+            if !quiet {
+                eprintln!(
+                    "tabpfn-cli: no --model given, using the built-in demo model tabpfn-mini (not \
+                     TabPFN v2 quality); for real predictions pass --model with the official \
+                     checkpoint (README: \"Official weights\")"
+                );
+            }
+            let ckpt = tabpfn_weights::Checkpoint::from_bytes(DEMO_NAME, DEMO_MODEL)?;
+            let m = tabpfn_model::loader::from_checkpoint(&ckpt, device)?;
+            Ok((m, PathBuf::from(DEMO_NAME)))
+        }
+    }
+}
+
 pub fn run(a: PredictArgs) -> Result<()> {
     let start = Instant::now();
     if let Some(n) = a.threads {
@@ -298,17 +331,12 @@ pub fn run(a: PredictArgs) -> Result<()> {
             .context("cannot set the thread count")?;
     }
     let device = crate::device::parse(&a.device)?;
-    let model_path = a.model.clone().ok_or_else(|| {
-        anyhow!(
-            "no --model given; pass an official TabPFN v2 checkpoint or a converted .safetensors \
-             (README: \"Getting the official weights\")"
-        )
-    })?;
-    let model = Arc::new(
-        PerFeatureTransformer::load(&model_path, &device)
-            .with_context(|| format!("cannot load model {}", model_path.display()))?,
-    );
+    let (model, model_path) = load_model(a.model.as_deref(), &device, a.quiet)?;
+    let model = Arc::new(model);
     let task = model.task();
+    if a.model.is_none() && a.task == Some(TaskArg::Regression) {
+        bail!("the built-in demo model is a classifier; pass --model with a TabPFN v2 regressor checkpoint");
+    }
     if let Some(t) = a.task {
         let want = if t == TaskArg::Classification {
             Task::Classification
@@ -345,6 +373,23 @@ pub fn run(a: PredictArgs) -> Result<()> {
             .expect("clap requires --train without --load-fit");
         let train = CsvTable::read(train_path, delimiter)?;
         let tr = read_training(&a, &train, task)?;
+        if a.model.is_none() {
+            if let Target::Numeric(v) = &tr.y {
+                let mut u = v.clone();
+                u.sort_by(|x, y| x.total_cmp(y));
+                u.dedup();
+                if u.len() > 10 {
+                    bail!(
+                        "{}: the target `{}` has {} distinct numbers, so it looks like regression, \
+                         but the built-in demo model only classifies; pass --model with a TabPFN v2 \
+                         regressor checkpoint",
+                        train_path.display(),
+                        a.target.as_deref().unwrap_or(""),
+                        u.len()
+                    );
+                }
+            }
+        }
         label_text = tr.label_text;
         let mut cfg = cfg.clone();
         if !a.categorical.is_empty() {

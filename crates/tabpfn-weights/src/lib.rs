@@ -146,18 +146,25 @@ impl Checkpoint {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Parses a checkpoint already in memory (e.g. one embedded in a binary); `path` only
+    /// names it in error messages.
+    pub fn from_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<Self, WeightsError> {
+        let path = path.as_ref();
         if bytes.is_empty() {
             return Err(WeightsError::NotACheckpoint {
                 path: path.to_path_buf(),
                 reason: "the file is empty".into(),
             });
         }
-        let mut ckpt = if bytes.starts_with(b"PK") || !safetensors_io::looks_like(&bytes) {
-            torch_zip::read(path, &bytes)?
+        let mut ckpt = if bytes.starts_with(b"PK") || !safetensors_io::looks_like(bytes) {
+            torch_zip::read(path, bytes)?
         } else {
-            safetensors_io::read(path, &bytes)?
+            safetensors_io::read(path, bytes)?
         };
-        ckpt.info.sha256 = format!("{:x}", Sha256::digest(&bytes));
+        ckpt.info.sha256 = format!("{:x}", Sha256::digest(bytes));
         ckpt.info.file_size = bytes.len() as u64;
         Ok(ckpt)
     }
