@@ -143,12 +143,58 @@ def reg_small_knobs(rs: np.random.Generator):
     return cols, y, n, params
 
 
+def clf_7class_text(rs: np.random.Generator):
+    """Many classes, a high-cardinality text column, a binary numeric column (categorical,
+    very common), heavy missingness, odd member count and a non-default seed."""
+    n, m = 250, 30
+    t = n + m
+    a = rs.normal(size=t)
+    a[rs.random(t) < 0.2] = np.nan
+    b = rs.integers(0, 2, t).astype(float)
+    words = np.array([f"w{i:02d}" for i in range(40)], dtype=object)
+    txt = words[rs.integers(0, 40, t)].astype(object)
+    txt[rs.random(t) < 0.05] = None
+    c = rs.standard_t(2, size=t) * 100
+    y = np.array([f"k{i}" for i in range(7)], dtype=object)[rs.integers(0, 7, t)]
+    cols = [("a", a), ("b", b), ("txt", txt), ("c", c)]
+    params = dict(n_estimators=3, random_state=123)
+    return cols, y, n, params
+
+
+def reg_onehot(rs: np.random.Generator):
+    """Categoricals for the one-hot members: a binary and a 3-level column with NaN, an
+    unseen test level, outliers in y."""
+    n, m = 150, 20
+    t = n + m
+    lvl = rs.integers(0, 3, t).astype(float)
+    lvl[rs.random(t) < 0.1] = np.nan
+    lvl[n + 4] = 7.0
+    bin_ = rs.integers(0, 2, t).astype(float)
+    x = rs.normal(size=(t, 2))
+    y = x[:, 0] * 3 + np.nan_to_num(lvl) - 2 * bin_ + rs.normal(size=t)
+    y[:3] *= 50  # outliers
+    cols = [("lvl", lvl), ("x0", x[:, 0]), ("bin", bin_), ("x1", x[:, 1])]
+    return cols, y, n, dict(random_state=5)
+
+
+def clf_small_1feat(rs: np.random.Generator):
+    """Fewer than 100 rows (no categorical inference), one feature (no SVD), 2 members."""
+    n, m = 25, 10
+    t = n + m
+    x = rs.normal(size=t)
+    y = (x + 0.5 * rs.normal(size=t) > 0).astype(float) * 4 + 1
+    return [("x", x)], y, n, dict(n_estimators=2, random_state=9)
+
+
 CASES = {
     "clf_mixed": ("classification", "tiny_clf", clf_mixed),
     "clf_binary_numeric": ("classification", "tiny_clf", clf_binary_numeric),
     "clf_4class_knobs": ("classification", "tiny_clf", clf_4class_knobs),
     "reg_mixed": ("regression", "tiny_reg", reg_mixed),
     "reg_small_knobs": ("regression", "tiny_reg", reg_small_knobs),
+    "clf_7class_text": ("classification", "tiny_clf", clf_7class_text),
+    "reg_onehot": ("regression", "tiny_reg", reg_onehot),
+    "clf_small_1feat": ("classification", "tiny_clf", clf_small_1feat),
 }
 
 

@@ -589,7 +589,10 @@ cases!(
     clf_binary_numeric,
     clf_4class_knobs,
     reg_mixed,
-    reg_small_knobs
+    reg_small_knobs,
+    clf_7class_text,
+    reg_onehot,
+    clf_small_1feat
 );
 
 /// A saved fit predicts exactly what the in-memory fit predicts, in every fit mode.
