@@ -42,9 +42,17 @@ fn sniff_delimiter(path: &Path) -> Result<u8> {
     Ok(best.0)
 }
 
-impl CsvTable {
-    /// Reads `path`; `delimiter` `None` sniffs it from the header line.
-    pub fn read(path: &Path, delimiter: Option<u8>) -> Result<Self> {
+/// A CSV file read in chunks of rows (bounded memory for large test files).
+pub struct CsvStream {
+    path: PathBuf,
+    pub headers: Vec<String>,
+    reader: csv::Reader<std::fs::File>,
+    seen_rows: usize,
+}
+
+impl CsvStream {
+    /// Opens `path` and reads its header; `delimiter` `None` sniffs it from the header line.
+    pub fn open(path: &Path, delimiter: Option<u8>) -> Result<Self> {
         let meta =
             std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
         if meta.len() == 0 {
@@ -90,10 +98,29 @@ impl CsvTable {
                 );
             }
         }
+        Ok(Self {
+            path: path.to_path_buf(),
+            headers,
+            reader,
+            seen_rows: 0,
+        })
+    }
+
+    /// The next chunk of at most `max_rows` rows; `None` at the end of the file. A file
+    /// with a header but no rows is an error.
+    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<CsvTable>> {
+        let path = self.path.clone();
         let mut rows = Vec::new();
         let mut lines = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(path, e))?;
+        let mut record = csv::StringRecord::new();
+        while rows.len() < max_rows {
+            let more = self
+                .reader
+                .read_record(&mut record)
+                .map_err(|e| csv_error(&path, e))?;
+            if !more {
+                break;
+            }
             let line = record.position().map_or(0, |p| p.line());
             rows.push(
                 record
@@ -107,14 +134,27 @@ impl CsvTable {
             lines.push(line);
         }
         if rows.is_empty() {
-            bail!("{} has a header but no data rows", path.display());
+            if self.seen_rows == 0 {
+                bail!("{} has a header but no data rows", path.display());
+            }
+            return Ok(None);
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            headers,
+        self.seen_rows += rows.len();
+        Ok(Some(CsvTable {
+            path,
+            headers: self.headers.clone(),
             rows,
             lines,
-        })
+        }))
+    }
+}
+
+impl CsvTable {
+    /// Reads all of `path`; `delimiter` `None` sniffs it from the header line.
+    pub fn read(path: &Path, delimiter: Option<u8>) -> Result<Self> {
+        let mut s = CsvStream::open(path, delimiter)?;
+        Ok(s.next_chunk(usize::MAX)?
+            .expect("an empty file is an error"))
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {

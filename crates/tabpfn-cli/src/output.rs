@@ -43,77 +43,116 @@ impl Cell {
     }
 }
 
-pub struct Table {
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+/// A streaming writer of prediction rows: header once, rows chunk by chunk, then
+/// `finish`, which renames the temp file into place. Dropped unfinished (an error), it
+/// removes the temp file, so a failed run leaves nothing behind.
+pub struct Sink {
+    format: Format,
+    out: Box<dyn Write>,
+    header: Vec<String>,
+    rows_written: usize,
+    tmp: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
-fn render(table: &Table, format: Format, out: &mut dyn Write) -> Result<()> {
-    match format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(&table.header)?;
-            for r in &table.rows {
-                w.write_record(r.iter().map(Cell::csv))?;
+impl Sink {
+    /// Writes to `path` (via a temp file next to it), or to stdout when `None`.
+    pub fn create(format: Format, path: Option<&Path>, header: Vec<String>) -> Result<Self> {
+        let (out, tmp): (Box<dyn Write>, _) = match path {
+            None => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
+            Some(path) => {
+                let tmp = path.with_file_name(format!(
+                    ".{}.tmp-write",
+                    path.file_name()
+                        .map_or("out".into(), |n| n.to_string_lossy())
+                ));
+                let f = std::fs::File::create(&tmp)
+                    .with_context(|| format!("cannot create {}", tmp.display()))?;
+                (
+                    Box::new(std::io::BufWriter::new(f)),
+                    Some((tmp, path.to_path_buf())),
+                )
             }
-            w.flush()?;
+        };
+        let mut sink = Self {
+            format,
+            out,
+            header,
+            rows_written: 0,
+            tmp,
+        };
+        match format {
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+                w.write_record(&sink.header)?;
+                let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+                sink.out.write_all(&bytes)?;
+            }
+            Format::Json => sink.out.write_all(b"[")?,
+            Format::Jsonl => {}
         }
-        Format::Json | Format::Jsonl => {
-            let objects: Vec<Value> = table
-                .rows
-                .iter()
-                .map(|r| {
-                    let m: Map<String, Value> = table
+        Ok(sink)
+    }
+
+    /// Appends rows.
+    pub fn write_rows(&mut self, rows: &[Vec<Cell>]) -> Result<()> {
+        match self.format {
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+                for r in rows {
+                    w.write_record(r.iter().map(Cell::csv))?;
+                }
+                let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+                self.out.write_all(&bytes)?;
+            }
+            Format::Json | Format::Jsonl => {
+                for r in rows {
+                    let m: Map<String, Value> = self
                         .header
                         .iter()
                         .cloned()
                         .zip(r.iter().map(Cell::json))
                         .collect();
-                    Value::Object(m)
-                })
-                .collect();
-            if format == Format::Json {
-                serde_json::to_writer_pretty(&mut *out, &objects)?;
-                writeln!(out)?;
-            } else {
-                for o in objects {
-                    serde_json::to_writer(&mut *out, &o)?;
-                    writeln!(out)?;
+                    let text = serde_json::to_string(&Value::Object(m))?;
+                    if self.format == Format::Json {
+                        let sep = if self.rows_written == 0 {
+                            "\n  "
+                        } else {
+                            ",\n  "
+                        };
+                        self.out.write_all(sep.as_bytes())?;
+                        self.out.write_all(text.as_bytes())?;
+                    } else {
+                        writeln!(self.out, "{text}")?;
+                    }
+                    self.rows_written += 1;
                 }
+                return Ok(());
             }
         }
+        self.rows_written += rows.len();
+        Ok(())
     }
-    Ok(())
+
+    /// Completes the output (closing bracket, flush, rename into place).
+    pub fn finish(mut self) -> Result<()> {
+        if self.format == Format::Json {
+            self.out.write_all(b"\n]\n")?;
+        }
+        self.out.flush()?;
+        if let Some((tmp, path)) = self.tmp.take() {
+            // the writer must be closed before the rename on some platforms
+            self.out = Box::new(std::io::sink());
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(())
+    }
 }
 
-/// Writes `table` to `path` atomically, or to stdout when `path` is `None`.
-pub fn write(table: &Table, format: Format, path: Option<&Path>) -> Result<()> {
-    match path {
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            render(table, format, &mut lock)
-        }
-        Some(path) => {
-            let tmp = path.with_file_name(format!(
-                ".{}.tmp-write",
-                path.file_name()
-                    .map_or("out".into(), |n| n.to_string_lossy())
-            ));
-            let result = (|| -> Result<()> {
-                let f = std::fs::File::create(&tmp)
-                    .with_context(|| format!("cannot create {}", tmp.display()))?;
-                let mut buf = std::io::BufWriter::new(f);
-                render(table, format, &mut buf)?;
-                buf.flush()?;
-                drop(buf);
-                std::fs::rename(&tmp, path)
-                    .with_context(|| format!("cannot write {}", path.display()))
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
         }
     }
 }

@@ -15,7 +15,7 @@ use tabpfn_model::pipeline::{
 };
 use tabpfn_model::{PerFeatureTransformer, Task};
 
-use crate::csv_input::{parse_number, CsvTable};
+use crate::csv_input::{parse_number, CsvStream, CsvTable};
 use crate::output::{self, Cell, Format};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -110,7 +110,7 @@ pub struct PredictArgs {
     /// CSV delimiter (one character; default: detected from the header line).
     #[arg(long)]
     pub delimiter: Option<char>,
-    /// Test rows per network call (bounds memory; default 2048).
+    /// Test rows read, predicted and written per step (bounds memory on large files).
     #[arg(long, default_value_t = 2048)]
     pub batch_size: usize,
     /// Save the fitted estimator (preprocessing state and, with fit-with-cache, the
@@ -252,11 +252,16 @@ fn read_training(a: &PredictArgs, table: &CsvTable, task: Task) -> Result<Traini
     Ok(Training { x, y, label_text })
 }
 
-/// The test table with the fitted feature columns, matched by name.
-fn read_test(a: &PredictArgs, table: &CsvTable, fitted: &Fitted) -> Result<DataFrame> {
-    let path = table.path.display();
+/// Every test column must be a feature, the target, the id column or dropped.
+fn check_test_header(
+    a: &PredictArgs,
+    headers: &[String],
+    fitted: &Fitted,
+    file: &std::path::Path,
+) -> Result<()> {
+    let path = file.display();
     let names = fitted.feature_names();
-    for h in &table.headers {
+    for h in headers {
         let known = names.contains(h)
             || a.target.as_deref() == Some(h.as_str())
             || a.id_column.as_deref() == Some(h.as_str())
@@ -267,6 +272,13 @@ fn read_test(a: &PredictArgs, table: &CsvTable, fitted: &Fitted) -> Result<DataF
             );
         }
     }
+    Ok(())
+}
+
+/// The test rows of one chunk with the fitted feature columns, matched by name.
+fn read_test(table: &CsvTable, fitted: &Fitted) -> Result<DataFrame> {
+    let path = table.path.display();
+    let names = fitted.feature_names();
     let cols = names
         .iter()
         .zip(fitted.feature_is_text())
@@ -441,96 +453,90 @@ pub fn run(a: PredictArgs) -> Result<()> {
         }
         fitted
     };
-    let test = CsvTable::read(&a.test, delimiter)?;
-    let x_test = read_test(&a, &test, &fitted)?;
-    let ids: Option<Vec<Cell>> = match &a.id_column {
+    let mut stream = CsvStream::open(&a.test, delimiter)?;
+    check_test_header(&a, &stream.headers, &fitted, &a.test)?;
+    let id_col = match &a.id_column {
         None => None,
-        Some(id) => {
-            let j = test
-                .column_index(id)
-                .ok_or_else(|| anyhow!("{}: no id column `{id}`", test.path.display()))?;
-            Some(
-                test.cells(j)
-                    .map(|(_, c)| Cell::Text(c.unwrap_or("").to_string()))
-                    .collect(),
-            )
+        Some(id) => Some(
+            stream
+                .headers
+                .iter()
+                .position(|h| h == id)
+                .ok_or_else(|| anyhow!("{}: no id column `{id}`", a.test.display()))?,
+        ),
+    };
+    let mut header: Vec<String> = a.id_column.iter().cloned().collect();
+    let qs: Vec<f32> = if a.output_type == OutputType::Quantiles {
+        a.quantiles.clone()
+    } else {
+        vec![]
+    };
+    let summary = match &fitted {
+        Fitted::Classifier(f) => {
+            header.push("prediction".into());
+            header.extend(
+                f.classes()
+                    .iter()
+                    .map(|c| format!("proba_{}", label_string(c, &label_text))),
+            );
+            format!("{} classes", f.classes().len())
+        }
+        Fitted::Regressor(_) => {
+            match a.output_type {
+                OutputType::Mean => header.push("mean".into()),
+                OutputType::Median => header.push("median".into()),
+                OutputType::Mode => header.push("mode".into()),
+                OutputType::Quantiles => header.extend(qs.iter().map(|q| format!("quantile_{q}"))),
+            }
+            "regression".to_string()
         }
     };
-    let rows = x_test.rows();
-    let total = (rows * fitted.n_estimators()) as u64;
-    bar.set_length(total);
-    bar.set_position(0);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} member-rows ({eta} left)")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} {msg}: {pos} member-rows ({elapsed})")
+            .expect("valid template"),
     );
     bar.set_message("predicting");
-    let tick = |n: usize| bar.inc(n as u64);
-    let mut header: Vec<String> = Vec::new();
-    if let Some(id) = &a.id_column {
-        header.push(id.clone());
+    let mut sink = output::Sink::create(a.format, a.output.as_deref(), header)?;
+    let mut rows = 0usize;
+    while let Some(chunk) = stream.next_chunk(a.batch_size)? {
+        let x_test = read_test(&chunk, &fitted)?;
+        let n = x_test.rows();
+        let tick = |k: usize| bar.inc(k as u64);
+        let mut body: Vec<Vec<Cell>> = match &fitted {
+            Fitted::Classifier(f) => {
+                let p = f.predict_proba_with_progress(&x_test, tick)?;
+                let labels = tabpfn_model::pipeline::classifier::argmax_labels(&p, f.classes());
+                (0..n)
+                    .map(|i| {
+                        let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
+                        r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
+                        r
+                    })
+                    .collect()
+            }
+            Fitted::Regressor(f) => {
+                let out = f.predict_full_with_progress(&x_test, &qs, tick)?;
+                let columns: Vec<&Vec<f32>> = match a.output_type {
+                    OutputType::Mean => vec![&out.mean],
+                    OutputType::Median => vec![&out.median],
+                    OutputType::Mode => vec![&out.mode],
+                    OutputType::Quantiles => out.quantiles.iter().collect(),
+                };
+                (0..n)
+                    .map(|i| columns.iter().map(|c| Cell::f32(c[i])).collect())
+                    .collect()
+            }
+        };
+        if let Some(j) = id_col {
+            for (r, (_, id)) in body.iter_mut().zip(chunk.cells(j)) {
+                r.insert(0, Cell::Text(id.unwrap_or("").to_string()));
+            }
+        }
+        sink.write_rows(&body)?;
+        rows += n;
     }
-    let (cols, body, summary): (Vec<String>, Vec<Vec<Cell>>, String) = match &fitted {
-        Fitted::Classifier(f) => {
-            let p = f.predict_proba_with_progress(&x_test, tick)?;
-            let labels = tabpfn_model::pipeline::classifier::argmax_labels(&p, f.classes());
-            let names: Vec<String> = f
-                .classes()
-                .iter()
-                .map(|c| label_string(c, &label_text))
-                .collect();
-            let mut cols = vec!["prediction".to_string()];
-            cols.extend(names.iter().map(|n| format!("proba_{n}")));
-            let body = (0..rows)
-                .map(|i| {
-                    let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
-                    r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
-                    r
-                })
-                .collect();
-            (cols, body, format!("{} classes", names.len()))
-        }
-        Fitted::Regressor(f) => {
-            let qs: Vec<f32> = if a.output_type == OutputType::Quantiles {
-                a.quantiles.clone()
-            } else {
-                vec![]
-            };
-            let out = f.predict_full_with_progress(&x_test, &qs, tick)?;
-            let (cols, columns): (Vec<String>, Vec<&Vec<f32>>) = match a.output_type {
-                OutputType::Mean => (vec!["mean".into()], vec![&out.mean]),
-                OutputType::Median => (vec!["median".into()], vec![&out.median]),
-                OutputType::Mode => (vec!["mode".into()], vec![&out.mode]),
-                OutputType::Quantiles => (
-                    qs.iter().map(|q| format!("quantile_{q}")).collect(),
-                    out.quantiles.iter().collect(),
-                ),
-            };
-            let body = (0..rows)
-                .map(|i| columns.iter().map(|c| Cell::f32(c[i])).collect())
-                .collect();
-            (cols, body, "regression".to_string())
-        }
-    };
+    sink.finish()?;
     bar.finish_and_clear();
-    header.extend(cols);
-    let body = match ids {
-        None => body,
-        Some(ids) => ids
-            .into_iter()
-            .zip(body)
-            .map(|(id, mut r)| {
-                r.insert(0, id);
-                r
-            })
-            .collect(),
-    };
-    output::write(
-        &output::Table { header, rows: body },
-        a.format,
-        a.output.as_deref(),
-    )?;
     if !a.quiet {
         eprintln!(
             "tabpfn-cli: predicted {rows} rows × {} features ({summary}, {} members) in {:.2} s",

@@ -420,3 +420,49 @@ fn help_of_every_subcommand() {
         .success()
         .stdout(predicate::str::contains("predict"));
 }
+
+/// Streaming the test file in small chunks gives the same predictions as one chunk (to
+/// float noise: the network sees differently shaped batches), in every format.
+#[test]
+fn small_batches_stream_the_same_predictions() {
+    let numbers = |text: &str| -> Vec<f64> {
+        text.split(|c: char| c == ',' || c == '\n' || c == ':' || c == '}' || c == ']')
+            .filter_map(|t| t.trim().parse::<f64>().ok())
+            .collect()
+    };
+    for format in ["csv", "json", "jsonl"] {
+        let run = |batch: &str| {
+            let out = iris(&clf_model())
+                .args(["-q", "--format", format, "--batch-size", batch])
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            String::from_utf8(out).unwrap()
+        };
+        let (a, b) = (run("7"), run("2048"));
+        let (na, nb) = (numbers(&a), numbers(&b));
+        assert_eq!(na.len(), 45 * 3, "{format}: {a}");
+        let d = na
+            .iter()
+            .zip(&nb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        assert!(d < 1e-5, "{format}: batch 7 vs 2048 differ by {d:e}");
+        match format {
+            "json" => assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&a)
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                45
+            ),
+            "jsonl" => assert!(a
+                .lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())),
+            _ => assert_eq!(a.lines().count(), 46),
+        }
+    }
+}
