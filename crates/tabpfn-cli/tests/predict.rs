@@ -426,7 +426,7 @@ fn help_of_every_subcommand() {
 #[test]
 fn small_batches_stream_the_same_predictions() {
     let numbers = |text: &str| -> Vec<f64> {
-        text.split(|c: char| c == ',' || c == '\n' || c == ':' || c == '}' || c == ']')
+        text.split([',', '\n', ':', '}', ']'])
             .filter_map(|t| t.trim().parse::<f64>().ok())
             .collect()
     };
