@@ -58,8 +58,9 @@ def write_dataset_json(path: Path, name: str) -> None:
 
 
 def write_example_csvs(out: Path) -> None:
-    """examples/: iris with species names, diabetes with a numeric target; test files
-    without the target column, plus an `id` column to show --id-column."""
+    """examples/: iris with species names, diabetes with a numeric target; both test files
+    have an `id` column (--id-column); iris_test keeps the true species (predict ignores a
+    target column in the test file), diabetes_test has none."""
     out.mkdir(parents=True, exist_ok=True)
     for name, target in [("iris", "species"), ("diabetes", "progression")]:
         task, names, x_tr, x_te, y_tr, y_te, target_names = split(name)
@@ -71,6 +72,8 @@ def write_example_csvs(out: Path) -> None:
         else:
             tr[target] = y_tr
         te.insert(0, "id", [f"{name}-{i}" for i in range(len(te))])
+        if task == "classification":  # held-out labels, ignored by predict, for checking
+            te[target] = [target_names[int(v)] for v in y_te]
         tr.to_csv(out / f"{name}_train.csv", index=False, float_format="%.10g")
         te.to_csv(out / f"{name}_test.csv", index=False, float_format="%.10g")
 

@@ -466,3 +466,58 @@ fn small_batches_stream_the_same_predictions() {
         }
     }
 }
+
+/// Without --model the built-in demo model runs, says so on stderr, and beats the
+/// majority class on the README example (the test file carries the true species).
+#[test]
+fn builtin_demo_model_is_the_default_and_predicts_sensibly() {
+    let out = cli()
+        .arg("predict")
+        .arg("--train")
+        .arg(example("iris_train.csv"))
+        .args(["--target", "species", "--id-column", "id"])
+        .arg("--test")
+        .arg(example("iris_test.csv"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "using the built-in demo model tabpfn-mini",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let truth: Vec<String> = std::fs::read_to_string(example("iris_test.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().to_string())
+        .collect();
+    let predicted: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(predicted.len(), truth.len());
+    let correct = predicted.iter().zip(&truth).filter(|(p, t)| p == t).count();
+    let accuracy = correct as f64 / truth.len() as f64;
+    println!(
+        "tabpfn-mini on the iris example: accuracy {accuracy:.3} ({correct}/{})",
+        truth.len()
+    );
+    // majority class of this stratified split is 1/3
+    assert!(accuracy > 0.5, "demo model accuracy {accuracy}");
+    // The demo model refuses regression with a pointer to --model.
+    cli()
+        .arg("predict")
+        .arg("--train")
+        .arg(example("diabetes_train.csv"))
+        .args(["--target", "progression", "--drop", "id"])
+        .arg("--test")
+        .arg(example("diabetes_test.csv"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "the built-in demo model only classifies",
+        ));
+}
