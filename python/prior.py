@@ -67,11 +67,20 @@ def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
     return x.astype(np.float32), y.astype(np.int64)
 
 
-def sample_batch(rng: np.random.Generator, batch: int, max_rows: int = 500, max_features: int = 20):
-    """A batch of datasets sharing rows/features: x [R, B, F], y [R, B], n_train."""
+CLASS_WEIGHTS = {"skewed": [6, 4, 3, 2, 2, 1, 1, 1, 1], "flat": [3, 3, 2, 2, 2, 2, 2, 2, 3]}
+
+
+def sample_batch(rng: np.random.Generator, batch: int, max_rows: int = 500, max_features: int = 20,
+                 classes: str = "skewed"):
+    """A batch of datasets sharing rows/features: x [R, B, F], y [R, B], n_train. Feature
+    counts are uniform up to 12 and log-uniform beyond (wide tables are rarer)."""
     n = int(rng.integers(30, max_rows + 1))
-    f = int(rng.integers(1, max_features + 1))
-    c = int(rng.choice(np.arange(2, 11), p=np.array([6, 4, 3, 2, 2, 1, 1, 1, 1]) / 21))
+    if max_features <= 12 or rng.random() < 0.5:
+        f = int(rng.integers(1, min(max_features, 12) + 1))
+    else:
+        f = int(round(np.exp(rng.uniform(np.log(12), np.log(max_features)))))
+    w = np.array(CLASS_WEIGHTS[classes], dtype=float)
+    c = int(rng.choice(np.arange(2, 11), p=w / w.sum()))
     n_train = int(rng.integers(max(c * 2, n // 5), int(n * 0.9)))
     xs, ys = [], []
     for _ in range(batch):

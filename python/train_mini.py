@@ -4,7 +4,9 @@ Uses the reference package's own v2 architecture (`get_architecture`) and saves
 `{"state_dict", "config"}` with torch.save — the official checkpoint layout — so every
 loader in this project treats it exactly like the real file.
 
-  python train_mini.py --minutes 35 --out ../target/mini/tabpfn-mini-classifier.ckpt
+  python train_mini.py --minutes 40 --out ../target/mini/stage1.ckpt
+  python train_mini.py --minutes 15 --init ../target/mini/stage1.ckpt --max-features 64 \
+      --classes flat --lr 3e-4 --warmup 50 --seed 1 --out ../target/mini/tabpfn-mini-classifier.ckpt
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-rows", type=int, default=200)
+    ap.add_argument("--max-features", type=int, default=12)
+    ap.add_argument("--classes", choices=["skewed", "flat"], default="skewed")
+    ap.add_argument("--init", type=Path, help="continue from this checkpoint (same config)")
+    ap.add_argument("--warmup", type=int, default=200)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -45,6 +51,8 @@ def main() -> None:
     cfg, _ = parse_config(dict(config))
     criterion = get_loss_criterion(cfg)
     model = get_architecture(cfg, n_out=get_n_out(cfg, criterion), cache_trainset_representation=False)
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, weights_only=True)["state_dict"])
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     budget = args.minutes * 60
@@ -54,10 +62,11 @@ def main() -> None:
     log = open(args.out.with_suffix(".log"), "w")
     while time.time() - start < budget:
         frac = (time.time() - start) / budget
-        warm = min(1.0, (step + 1) / 200)
+        warm = min(1.0, (step + 1) / args.warmup)
         for g in opt.param_groups:
             g["lr"] = args.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
-        x, y, n_train = sample_batch(rng, args.batch, max_rows=args.max_rows, max_features=12)
+        x, y, n_train = sample_batch(rng, args.batch, max_rows=args.max_rows,
+                                      max_features=args.max_features, classes=args.classes)
         logits = model(x, y[:n_train].float())  # [R - n_train, B, 10]
         loss = torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), y[n_train:].reshape(-1))

@@ -9,7 +9,7 @@ use super::encode::TableEncoder;
 use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds};
 use super::estimator::{
     attach_caches, batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
-    OutlierRemoval, Runner, MAX_CLASSES,
+    Runner, MAX_CLASSES,
 };
 use super::frame::{ClassLabel, DataFrame, Target};
 use super::member::MemberMatrix;
@@ -18,7 +18,7 @@ use super::{persist, MemberView};
 use crate::cache::TrainCache;
 use crate::config::Task;
 use crate::error::{input_err, Result};
-use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer};
+use crate::transformer::{Logits, PerFeatureTransformer};
 
 /// A TabPFN classifier: a loaded classification network and the estimator knobs.
 #[derive(Debug, Clone)]
@@ -118,7 +118,7 @@ impl TabPFNClassifier {
             let d = classifier_draws(cfg.random_state, n, n_classes);
             (d.class_permutations.expect("classifier"), d.member_seeds)
         };
-        let runner = runner_for(self.model.clone(), cfg);
+        let runner = Runner::new(self.model.clone(), cfg, Some(12.0));
         let mut fitted = FittedClassifier {
             runner,
             config: cfg.clone(),
@@ -134,21 +134,6 @@ impl TabPFNClassifier {
             fitted.members = fitted.fit_members(cfg.fit_mode == FitMode::FitWithCache)?;
         }
         Ok(fitted)
-    }
-}
-
-fn runner_for(model: Arc<PerFeatureTransformer>, cfg: &EstimatorConfig) -> Runner {
-    let remove_outliers_std = match cfg.outlier_removal {
-        OutlierRemoval::Auto => Some(12.0),
-        OutlierRemoval::Off => None,
-        OutlierRemoval::Std(s) => Some(s),
-    };
-    Runner {
-        model,
-        options: ForwardOptions {
-            remove_outliers_std,
-            query_chunk: cfg.query_chunk,
-        },
     }
 }
 
@@ -229,7 +214,7 @@ impl FittedClassifier {
     pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
         let loaded = persist::load::<SavedState>(path.as_ref(), "classifier", &model)?;
         let s = loaded.state;
-        let runner = runner_for(model, &s.config);
+        let runner = Runner::new(model, &s.config, Some(12.0));
         let mut fitted = FittedClassifier {
             runner,
             encoded: Encoded {

@@ -181,6 +181,27 @@ pub(crate) struct Runner {
 }
 
 impl Runner {
+    /// The runner for `cfg`; `auto_outlier_std` is what `OutlierRemoval::Auto` means for
+    /// the task (12 σ for the classifier, off for the regressor).
+    pub fn new(
+        model: Arc<PerFeatureTransformer>,
+        cfg: &EstimatorConfig,
+        auto_outlier_std: Option<f32>,
+    ) -> Self {
+        let remove_outliers_std = match cfg.outlier_removal {
+            OutlierRemoval::Auto => auto_outlier_std,
+            OutlierRemoval::Off => None,
+            OutlierRemoval::Std(s) => Some(s),
+        };
+        Self {
+            model,
+            options: ForwardOptions {
+                remove_outliers_std,
+                query_chunk: cfg.query_chunk,
+            },
+        }
+    }
+
     /// Fits one member's preprocessing on the encoded train columns.
     pub fn fit_member(
         &self,

@@ -9,7 +9,7 @@ use super::encode::TableEncoder;
 use super::ensemble::{low_memory_seeds, regressor_configs, regressor_draws};
 use super::estimator::{
     attach_caches, batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
-    OutlierRemoval, Runner,
+    Runner,
 };
 use super::frame::{DataFrame, Target};
 use super::member::MemberMatrix;
@@ -21,7 +21,7 @@ use crate::bar_distribution::BarDistribution;
 use crate::cache::TrainCache;
 use crate::config::Task;
 use crate::error::{input_err, Result};
-use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer};
+use crate::transformer::{Logits, PerFeatureTransformer};
 
 /// The reference's default quantiles.
 pub const DEFAULT_QUANTILES: [f32; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -98,7 +98,7 @@ impl TabPFNRegressor {
             .to_vec();
         let (std32, mean32) = (std as f32, mean as f32);
         let raw_borders: Vec<f32> = std_borders.iter().map(|&z| z * std32 + mean32).collect();
-        let runner = runner_for(self.model.clone(), cfg);
+        let runner = Runner::new(self.model.clone(), cfg, None);
         let n = cfg.n_estimators;
         let seeds = if cfg.fit_mode == FitMode::LowMemory {
             low_memory_seeds(cfg.random_state, n, None).1
@@ -125,20 +125,6 @@ impl TabPFNRegressor {
 
 /// A member's z-space borders and the buckets whose logits are cancelled.
 type MemberBorders = (Vec<f32>, Option<Vec<bool>>);
-
-fn runner_for(model: Arc<PerFeatureTransformer>, cfg: &EstimatorConfig) -> Runner {
-    let remove_outliers_std = match cfg.outlier_removal {
-        OutlierRemoval::Auto | OutlierRemoval::Off => None,
-        OutlierRemoval::Std(s) => Some(s),
-    };
-    Runner {
-        model,
-        options: ForwardOptions {
-            remove_outliers_std,
-            query_chunk: cfg.query_chunk,
-        },
-    }
-}
 
 /// What a saved regressor fit holds besides the encoded table and the caches.
 #[derive(Serialize, Deserialize)]
@@ -235,7 +221,7 @@ impl FittedRegressor {
             .ok_or_else(|| input_err("model", "has no bar-distribution borders"))?
             .to_vec();
         let mut fitted = FittedRegressor {
-            runner: runner_for(model, &s.config),
+            runner: Runner::new(model, &s.config, None),
             encoded: Encoded {
                 encoder: s.encoder,
                 columns: loaded.columns,
