@@ -110,7 +110,9 @@ pub struct PredictArgs {
     /// CSV delimiter (one character; default: detected from the header line).
     #[arg(long)]
     pub delimiter: Option<char>,
-    /// Test rows read, predicted and written per step (bounds memory on large files).
+    /// Test rows read, predicted and written per step (bounds memory on large files). With
+    /// fit-preprocessors every step re-runs the training rows, so for test files larger
+    /// than one step prefer --fit-mode fit-with-cache (docs/performance.md).
     #[arg(long, default_value_t = 2048)]
     pub batch_size: usize,
     /// Save the fitted estimator (preprocessing state and, with fit-with-cache, the
