@@ -147,6 +147,13 @@ impl Fitted {
         }
     }
 
+    fn target_name(&self) -> Option<&str> {
+        match self {
+            Fitted::Classifier(f) => f.target_name(),
+            Fitted::Regressor(f) => f.target_name(),
+        }
+    }
+
     fn n_estimators(&self) -> usize {
         match self {
             Fitted::Classifier(f) => f.config().n_estimators,
@@ -263,9 +270,10 @@ fn check_test_header(
 ) -> Result<()> {
     let path = file.display();
     let names = fitted.feature_names();
+    let target = a.target.as_deref().or(fitted.target_name());
     for h in headers {
         let known = names.contains(h)
-            || a.target.as_deref() == Some(h.as_str())
+            || target == Some(h)
             || a.id_column.as_deref() == Some(h.as_str())
             || a.drop.contains(h);
         if !known {
@@ -435,17 +443,22 @@ pub fn run(a: PredictArgs) -> Result<()> {
                 a.target.as_deref().unwrap_or("")
             )
         };
+        let target = a.target.clone().unwrap_or_default();
         let fitted = match task {
-            Task::Classification => Fitted::Classifier(
-                TabPFNClassifier::new(model.clone(), cfg)?
+            Task::Classification => {
+                let mut f = TabPFNClassifier::new(model.clone(), cfg)?
                     .fit(&tr.x, &tr.y)
-                    .with_context(ctx)?,
-            ),
-            Task::Regression => Fitted::Regressor(
-                TabPFNRegressor::new(model.clone(), cfg)?
+                    .with_context(ctx)?;
+                f.set_target_name(target);
+                Fitted::Classifier(f)
+            }
+            Task::Regression => {
+                let mut f = TabPFNRegressor::new(model.clone(), cfg)?
                     .fit(&tr.x, &tr.y)
-                    .with_context(ctx)?,
-            ),
+                    .with_context(ctx)?;
+                f.set_target_name(target);
+                Fitted::Regressor(f)
+            }
         };
         if let Some(p) = &a.save_fit {
             match &fitted {

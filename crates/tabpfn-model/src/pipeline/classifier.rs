@@ -121,6 +121,7 @@ impl TabPFNClassifier {
         let runner = Runner::new(self.model.clone(), cfg, Some(12.0));
         let mut fitted = FittedClassifier {
             runner,
+            target_name: None,
             config: cfg.clone(),
             encoded,
             classes,
@@ -141,6 +142,8 @@ impl TabPFNClassifier {
 #[derive(Serialize, Deserialize)]
 struct SavedState {
     config: EstimatorConfig,
+    #[serde(default)]
+    target_name: Option<String>,
     encoder: TableEncoder,
     classes: Vec<ClassLabel>,
     class_counts: Vec<usize>,
@@ -153,6 +156,7 @@ struct SavedState {
 #[derive(Debug, Clone)]
 pub struct FittedClassifier {
     runner: Runner,
+    target_name: Option<String>,
     config: EstimatorConfig,
     encoded: Encoded,
     classes: Vec<ClassLabel>,
@@ -189,6 +193,7 @@ impl FittedClassifier {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let state = SavedState {
             config: self.config.clone(),
+            target_name: self.target_name.clone(),
             encoder: self.encoded.encoder.clone(),
             classes: self.classes.clone(),
             class_counts: self.class_counts.clone(),
@@ -217,6 +222,7 @@ impl FittedClassifier {
         let runner = Runner::new(model, &s.config, Some(12.0));
         let mut fitted = FittedClassifier {
             runner,
+            target_name: s.target_name,
             encoded: Encoded {
                 encoder: s.encoder,
                 columns: loaded.columns,
@@ -257,6 +263,16 @@ impl FittedClassifier {
 
     pub fn feature_names(&self) -> &[String] {
         self.encoded.encoder.feature_names()
+    }
+
+    /// Names the target column (kept with a saved fit, for tools that read tables).
+    pub fn set_target_name(&mut self, name: impl Into<String>) {
+        self.target_name = Some(name.into());
+    }
+
+    /// The target column's name, if one was set.
+    pub fn target_name(&self) -> Option<&str> {
+        self.target_name.as_deref()
     }
 
     /// Whether each feature column was text at fit (else numeric).

@@ -107,6 +107,7 @@ impl TabPFNRegressor {
         };
         let mut fitted = FittedRegressor {
             runner,
+            target_name: None,
             config: cfg.clone(),
             encoded,
             y_z,
@@ -130,6 +131,8 @@ type MemberBorders = (Vec<f32>, Option<Vec<bool>>);
 #[derive(Serialize, Deserialize)]
 struct SavedState {
     config: EstimatorConfig,
+    #[serde(default)]
+    target_name: Option<String>,
     encoder: TableEncoder,
     y_z: Vec<f64>,
     constant: Option<f64>,
@@ -148,6 +151,7 @@ struct RegressionMember {
 #[derive(Debug, Clone)]
 pub struct FittedRegressor {
     runner: Runner,
+    target_name: Option<String>,
     config: EstimatorConfig,
     encoded: Encoded,
     y_z: Vec<f64>,
@@ -189,6 +193,7 @@ impl FittedRegressor {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let state = SavedState {
             config: self.config.clone(),
+            target_name: self.target_name.clone(),
             encoder: self.encoded.encoder.clone(),
             y_z: self.y_z.clone(),
             constant: self.constant,
@@ -221,6 +226,7 @@ impl FittedRegressor {
             .ok_or_else(|| input_err("model", "has no bar-distribution borders"))?
             .to_vec();
         let mut fitted = FittedRegressor {
+            target_name: s.target_name,
             runner: Runner::new(model, &s.config, None),
             encoded: Encoded {
                 encoder: s.encoder,
@@ -256,6 +262,16 @@ impl FittedRegressor {
 
     pub fn feature_names(&self) -> &[String] {
         self.encoded.encoder.feature_names()
+    }
+
+    /// Names the target column (kept with a saved fit, for tools that read tables).
+    pub fn set_target_name(&mut self, name: impl Into<String>) {
+        self.target_name = Some(name.into());
+    }
+
+    /// The target column's name, if one was set.
+    pub fn target_name(&self) -> Option<&str> {
+        self.target_name.as_deref()
     }
 
     /// Whether each feature column was text at fit (else numeric).
