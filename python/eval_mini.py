@@ -1,6 +1,6 @@
 """Honest evaluation of the demo model tabpfn-mini (issue 8): accuracy and log-loss on
 scikit-learn's iris, wine, breast_cancer, digits (fixed 70/30 split, random_state 0) for
-tabpfn-mini run by Rust (tabpfn-cli predict, built-in model), the same model run by the
+tabpfn-mini run by Rust (tabpfn-cli predict on the shipped file), the same model run by the
 reference tabpfn 2.2.1, logistic regression, HistGradientBoosting and the majority class.
 diabetes (regression) gets RMSE for linear regression, HistGradientBoosting and the mean;
 tabpfn-mini is a classifier only.
@@ -48,13 +48,13 @@ def split(loader):
                             stratify=d.target if loader in CLF.values() else None)
 
 
-def rust_proba(cli: str, x_tr, y_tr, x_te, tmp: Path) -> np.ndarray:
+def rust_proba(cli: str, st: Path, x_tr, y_tr, x_te, tmp: Path) -> np.ndarray:
     cols = [f"f{i}" for i in range(x_tr.shape[1])]
     tr = pd.DataFrame(x_tr, columns=cols)
     tr["target"] = y_tr
     tr.to_csv(tmp / "train.csv", index=False, float_format="%.17g")
     pd.DataFrame(x_te, columns=cols).to_csv(tmp / "test.csv", index=False, float_format="%.17g")
-    subprocess.run([cli, "predict", "--train", str(tmp / "train.csv"), "--target", "target",
+    subprocess.run([cli, "predict", "--model", str(st), "--train", str(tmp / "train.csv"), "--target", "target",
                     "--test", str(tmp / "test.csv"), "--output", str(tmp / "pred.csv"), "-q",
                     "--ignore-limits"], check=True)
     pred = pd.read_csv(tmp / "pred.csv")
@@ -74,7 +74,7 @@ def main() -> None:
         for name, loader in CLF.items():
             x_tr, x_te, y_tr, y_te = split(loader)
             res = {}
-            p = rust_proba(cli, x_tr, y_tr, x_te, tmp)
+            p = rust_proba(cli, st, x_tr, y_tr, x_te, tmp)
             res["tabpfn-mini (Rust)"] = p
             py = TabPFNClassifier(model_path=str(ckpt), device="cpu", ignore_pretraining_limits=True)
             res["tabpfn-mini (Python 2.2.1)"] = py.fit(x_tr, y_tr).predict_proba(x_te)
