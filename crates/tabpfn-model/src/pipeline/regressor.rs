@@ -164,17 +164,21 @@ pub struct FittedRegressor {
 
 impl FittedRegressor {
     fn fit_members(&self, with_cache: bool) -> Result<Vec<RegressionMember>> {
+        // Every safepower member fits the same transform on the same targets (the
+        // reference re-fits one shared object): fit it once.
+        let to_f32 = |y: &[f64]| -> Vec<f32> { y.iter().map(|&v| v as f32).collect() };
+        let plain_y = to_f32(&self.y_z);
+        let (power, power_y) = SafePower::fit_transform(&self.y_z);
+        let power_y = to_f32(&power_y);
         regressor_configs(self.config.n_estimators)
             .iter()
             .zip(&self.seeds)
-            .map(|(&(config, power_y), &seed)| {
-                let (target, y) = if power_y {
-                    let (t, y) = SafePower::fit_transform(&self.y_z);
-                    (Some(t), y)
+            .map(|(&(config, uses_power), &seed)| {
+                let (target, y) = if uses_power {
+                    (Some(power), power_y.clone())
                 } else {
-                    (None, self.y_z.clone())
+                    (None, plain_y.clone())
                 };
-                let y: Vec<f32> = y.iter().map(|&v| v as f32).collect();
                 let member = self.runner.fit_member(
                     config,
                     seed,

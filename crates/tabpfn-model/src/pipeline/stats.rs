@@ -132,7 +132,7 @@ impl SafeScaler {
             })
             .collect();
         let post_impute = nan_mean(&scaled);
-        let mut s = Self {
+        let s = Self {
             pre_impute,
             mean,
             scale,
@@ -143,7 +143,6 @@ impl SafeScaler {
             .iter()
             .map(|&v| if v.is_nan() { s.post_impute } else { v })
             .collect();
-        s.with_mean = with_mean;
         (s, out)
     }
 
