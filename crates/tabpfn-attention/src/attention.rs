@@ -106,6 +106,24 @@ pub struct MultiHeadAttention {
     w_out: Tensor<2>,
 }
 
+/// The projection matrices copied to the host, row-major and matmul-ready, for the CPU
+/// kernels: `w_q [E, H·Dk]`, `w_k [E, Hkv·Dk]`, `w_v [E, Hkv·Dv]`, `w_out [H·Dv, E]`.
+#[derive(Debug, Clone)]
+pub struct HostWeights {
+    pub w_q: Vec<f32>,
+    pub w_k: Vec<f32>,
+    pub w_v: Vec<f32>,
+    pub w_out: Vec<f32>,
+}
+
+fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.clone()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
+}
+
 /// `[heads, d, E]` (the checkpoint's contraction-last layout) → `[E, heads·d]`.
 fn to_in_out(w: Tensor<3>) -> Tensor<2> {
     let [h, d, e] = w.dims();
@@ -200,6 +218,21 @@ impl MultiHeadAttention {
     /// The module's sizes.
     pub fn config(&self) -> &AttentionConfig {
         &self.config
+    }
+
+    /// The weights as host matrices (see [`HostWeights`]), e.g. for [`crate::kernels`].
+    pub fn host_weights(&self) -> HostWeights {
+        HostWeights {
+            w_q: host(&self.w_q),
+            w_k: host(&self.w_k),
+            w_v: host(&self.w_v),
+            w_out: host(&self.w_out),
+        }
+    }
+
+    /// The softmax scale (`1/√d_k` unless the config sets one).
+    pub fn softmax_scale(&self) -> f64 {
+        self.config.scale()
     }
 
     fn check_input(&self, what: &str, x: &Tensor<3>) -> Result<()> {

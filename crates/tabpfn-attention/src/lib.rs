@@ -12,7 +12,9 @@
 //!   across all query heads (`reuse_first_head_kv`);
 //! * the KV cache as an explicit value ([`KvCache`]): built by [`MultiHeadAttention::project_kv`],
 //!   consumed by [`MultiHeadAttention::attend`];
-//! * query streaming in chunks, which gives the same result as one pass.
+//! * query streaming in chunks, which gives the same result as one pass;
+//! * [`kernels`]: hand-written CPU kernels (strided `gemm` products, vectorised softmax,
+//!   fused block attention) that the model's CPU path runs instead of the Burn ops.
 //!
 //! Dropout is part of the configuration (checkpoints carry it) but never applied: this crate
 //! is inference only.
@@ -20,8 +22,9 @@
 mod attention;
 mod cache;
 mod error;
+pub mod kernels;
 
-pub use attention::{AttentionConfig, AttentionWeights, KvHeads, MultiHeadAttention};
+pub use attention::{AttentionConfig, AttentionWeights, HostWeights, KvHeads, MultiHeadAttention};
 pub use cache::KvCache;
 pub use error::AttentionError;
 

@@ -200,11 +200,14 @@ fn forward(
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
+    let gflop = tabpfn_model::flops::forward_flops(net.config(), n, rows - n, cols) / 1e9;
     eprintln!(
-        "rust forward: min {:.3} s, median {:.3} s over {} runs",
+        "rust forward: min {:.3} s, median {:.3} s over {} runs; {gflop:.1} GFLOP, {:.1} GFLOP/s \
+         at the median",
         sorted[0],
         sorted[sorted.len() / 2],
-        sorted.len()
+        sorted.len(),
+        gflop / sorted[sorted.len() / 2]
     );
     let m = logits.rows;
     let mut arrays = vec![(

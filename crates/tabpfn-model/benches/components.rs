@@ -1,88 +1,158 @@
-//! Per-component CPU costs at TabPFN v2 shapes (E = 192, 6 heads, MLP hidden 768):
-//! the matmul, the MLP, attention between items (test rows → train rows' head-0 K/V),
-//! attention between features, and the host-side x-encoder.
+//! Per-component CPU costs at TabPFN v2 shapes (E = 192, 6 heads, MLP hidden 768), for the
+//! CPU kernels (`kernels/…`, what the model runs on the CPU) and Burn's stock ops
+//! (`stock/…`, the reference path): matmul, MLP, attention between items and between
+//! features, the x-encoder, and the estimator's preprocessing (8 members).
+//!
+//! `cargo bench -p tabpfn-model --bench components`; runs on `TABPFN_DEVICE` (default cpu).
 
-use burn::tensor::{Device, Distribution, Tensor};
+use std::sync::Arc;
+
+use burn::tensor::{Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
-use tabpfn_attention::{AttentionConfig, AttentionWeights, KvHeads, MultiHeadAttention};
-use tabpfn_model::mlp::Mlp;
-use tabpfn_model::nn::Linear;
+use tabpfn_attention::kernels::{matmul, MatMut, MatRef, Threads};
+use tabpfn_attention::KvHeads;
+use tabpfn_model::cpu::HostKv;
+use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
+use tabpfn_model::random::{default_config, random_checkpoint};
 use tabpfn_model::x_encoder::{fit_transform, XEncoderOptions};
+use tabpfn_model::{loader, Task};
 
-fn rand<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
-    Tensor::random(shape, Distribution::Normal(0.0, 0.1), device)
-}
-
-fn attention(device: &Device) -> MultiHeadAttention {
-    MultiHeadAttention::new(
-        AttentionConfig::standard(192, 6).unwrap(),
-        AttentionWeights {
-            w_qkv: Some(rand([3, 6, 32, 192], device)),
-            w_out: Some(rand([6, 32, 192], device)),
-            ..Default::default()
-        },
-    )
-    .unwrap()
+fn values(n: usize, salt: u64) -> Vec<f32> {
+    (0..n)
+        .map(|i| (((i as u64 + salt).wrapping_mul(2_654_435_761) % 2001) as f32) / 1000.0 - 1.0)
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {
-    let device = Device::flex();
+    let device = tabpfn_model::device::from_env().unwrap();
+    let mut cfg = default_config(Task::Classification);
+    cfg.insert("nlayers".into(), 1.into());
+    let model = loader::from_checkpoint(&random_checkpoint(&cfg, 3).unwrap(), &device).unwrap();
+    let stock = &model.layers()[0];
     let mut g = c.benchmark_group("components");
     g.sample_size(10);
 
-    let a = rand([50_000, 192], &device);
-    let w = rand([192, 576], &device);
-    g.bench_function("matmul_50000x192x576", |b| {
-        b.iter(|| a.clone().matmul(w.clone()).into_data())
-    });
-
-    let mlp = Mlp {
-        linear1: Linear {
-            weight: rand([192, 768], &device),
-            bias: None,
-        },
-        linear2: Linear {
-            weight: rand([768, 192], &device),
-            bias: None,
-        },
-    };
-    g.bench_function("mlp_192_768_192_50000_tokens", |b| {
-        b.iter(|| mlp.forward(a.clone()).into_data())
-    });
-
-    let attn = attention(&device);
-    // 51 token columns (50 feature groups + target); 1000 train rows; 1000 test rows
-    let train = rand([51, 1000, 192], &device);
-    let test = rand([51, 1000, 192], &device);
-    let kv = attn.project_kv(train.clone(), KvHeads::All).unwrap();
-    let kv0 = kv.narrow_heads(0, 1);
-    g.bench_function("items_train_1000_self", |b| {
-        b.iter(|| attn.attend(train.clone(), &kv, None).unwrap().into_data())
-    });
-    g.bench_function("items_test_1000_to_train_1000_head0", |b| {
-        b.iter(|| attn.attend(test.clone(), &kv0, None).unwrap().into_data())
-    });
-    let rows = rand([2000, 51, 192], &device);
-    g.bench_function("features_2000_rows_51_tokens", |b| {
-        b.iter(|| attn.forward(rows.clone(), None).unwrap().into_data())
-    });
-
-    let x: Vec<f32> = (0..2000 * 100)
-        .map(|i| ((i * 7919) % 1000) as f32 / 100.0)
-        .collect();
-    g.bench_function("x_encoder_2000x100", |b| {
+    // matmul [50000, 192] × [192, 576] (the QKV projection of 50 000 tokens)
+    let a = values(50_000 * 192, 1);
+    let w = values(192 * 576, 2);
+    let mut out = vec![0.0f32; 50_000 * 576];
+    g.bench_function("kernels/matmul_50000x192x576", |b| {
         b.iter(|| {
-            fit_transform(
-                &x,
-                2000,
-                100,
-                1000,
-                2,
-                XEncoderOptions {
-                    remove_outliers_std: Some(12.0),
-                },
+            matmul(
+                &mut MatMut::new(&mut out, 50_000, 576, 576),
+                MatRef::new(&a, 50_000, 192, 192),
+                MatRef::new(&w, 192, 576, 576),
+                false,
+                Threads::Pool,
             )
         })
+    });
+    let at = Tensor::<2>::random([50_000, 192], Distribution::Normal(0.0, 1.0), &device);
+    let wt = Tensor::<2>::random([192, 576], Distribution::Normal(0.0, 0.1), &device);
+    g.bench_function("stock/matmul_50000x192x576", |b| {
+        b.iter(|| at.clone().matmul(wt.clone()).into_data())
+    });
+
+    // one head of softmax attention, 1000 queries × 1000 keys, head size 32 (one thread)
+    {
+        use tabpfn_attention::kernels::{attend, Scratch};
+        let q = values(1000 * 32, 7);
+        let k = values(1000 * 32, 8);
+        let v = values(1000 * 32, 9);
+        let mut o = vec![0.0f32; 1000 * 32];
+        {
+            let mut scratch = Scratch::default();
+            g.bench_function("kernels/attend_1000x1000_d32", |b| {
+                b.iter(|| {
+                    attend(
+                        MatRef::new(&q, 1000, 32, 32),
+                        MatRef::new(&k, 1000, 32, 32),
+                        MatRef::new(&v, 1000, 32, 32),
+                        &mut MatMut::new(&mut o, 1000, 32, 32),
+                        0.17,
+                        &mut scratch,
+                    )
+                })
+            });
+        }
+    }
+
+    // MLP 192 → 768 (exact GELU) → 192 over 50 000 tokens, residual + LayerNorm included
+    // for the kernels (stock: MLP alone)
+    if let Some(layers) = model.cpu_layers() {
+        let mut x = values(50_000 * 192, 3);
+        g.bench_function("kernels/mlp_50000_tokens", |b| {
+            b.iter(|| layers[0].mlp(&mut x))
+        });
+    }
+    g.bench_function("stock/mlp_50000_tokens", |b| {
+        b.iter(|| stock.mlp.forward(at.clone()).into_data())
+    });
+
+    // attention between items: 1000 train rows (self, 6 heads) + 1000 test rows (head-0
+    // K/V), 51 token columns, projections, residual and LayerNorm included
+    if let Some(layers) = model.cpu_layers() {
+        let mut x = values(2000 * 51 * 192, 4);
+        g.bench_function("kernels/items_1000_train_1000_test_51_columns", |b| {
+            b.iter(|| layers[0].items_attention(&mut x, 2000, 51, 1000, HostKv::FromTrain, false))
+        });
+    }
+    let train = Tensor::<3>::random([51, 1000, 192], Distribution::Normal(0.0, 1.0), &device);
+    let test = Tensor::<3>::random([51, 1000, 192], Distribution::Normal(0.0, 1.0), &device);
+    let items = &stock.attn_between_items;
+    g.bench_function("stock/items_1000_train_1000_test_51_columns", |b| {
+        b.iter(|| {
+            let kv = items.project_kv(train.clone(), KvHeads::All).unwrap();
+            let o1 = items.attend(train.clone(), &kv, None).unwrap();
+            let o2 = items
+                .attend(test.clone(), &kv.narrow_heads(0, 1), None)
+                .unwrap();
+            (o1.into_data(), o2.into_data())
+        })
+    });
+
+    // attention between features: 2000 rows × 51 tokens
+    if let Some(layers) = model.cpu_layers() {
+        let mut x = values(2000 * 51 * 192, 5);
+        g.bench_function("kernels/features_2000_rows_51_tokens", |b| {
+            b.iter(|| layers[0].features_attention(&mut x, 51))
+        });
+    }
+    let rows = Tensor::<3>::random([2000, 51, 192], Distribution::Normal(0.0, 1.0), &device);
+    g.bench_function("stock/features_2000_rows_51_tokens", |b| {
+        b.iter(|| {
+            stock
+                .attn_between_features
+                .forward(rows.clone(), None)
+                .unwrap()
+                .into_data()
+        })
+    });
+
+    // host x-encoder: 2000 rows × 100 columns, σ = 12 clipping
+    let x: Vec<f32> = values(2000 * 100, 6);
+    g.bench_function("x_encoder_2000x100", |b| {
+        b.iter(|| {
+            let opts = XEncoderOptions {
+                remove_outliers_std: Some(12.0),
+            };
+            fit_transform(&x, 2000, 100, 1000, 2, opts)
+        })
+    });
+
+    // estimator preprocessing: fit (fit_preprocessors: 8 members' transforms, no network)
+    // on 1000 rows × 10 numeric columns
+    let cols: Vec<Column> = (0..10)
+        .map(|j| {
+            let v = values(1000, 100 + j as u64);
+            Column::numeric(format!("f{j}"), v.iter().map(|&x| x as f64).collect())
+        })
+        .collect();
+    let frame = DataFrame::new(cols).unwrap();
+    let y = Target::Numeric((0..1000).map(|i| (i % 3) as f64).collect());
+    let clf = TabPFNClassifier::new(Arc::new(model.clone()), EstimatorConfig::default()).unwrap();
+    g.bench_function("preprocessing_fit_8_members_1000x10", |b| {
+        b.iter(|| clf.fit(&frame, &y).unwrap())
     });
     g.finish();
 }

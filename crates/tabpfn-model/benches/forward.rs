@@ -5,7 +5,6 @@
 //! 2 CPU cores). Feature counts are widened like the reference's preprocessing does for
 //! half the ensemble members (2.5·d + 1).
 
-use burn::tensor::Device;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tabpfn_model::random::{default_config, random_checkpoint};
 use tabpfn_model::{loader, ForwardOptions, Table, Task};
@@ -17,7 +16,7 @@ fn table(rows: usize, cols: usize) -> Vec<f32> {
 }
 
 fn bench(c: &mut Criterion) {
-    let device = Device::flex();
+    let device = tabpfn_model::device::from_env().unwrap();
     let ck = random_checkpoint(&default_config(Task::Classification), 0).unwrap();
     let model = loader::from_checkpoint(&ck, &device).unwrap();
     let mut shapes = vec![(100usize, 100usize, 10usize)];

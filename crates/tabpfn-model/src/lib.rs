@@ -22,8 +22,11 @@
 pub mod bar_distribution;
 pub mod cache;
 pub mod config;
+pub mod cpu;
 pub mod decoder;
+pub mod device;
 pub mod error;
+pub mod flops;
 pub mod layer;
 pub mod loader;
 pub mod mlp;
@@ -39,4 +42,4 @@ pub use bar_distribution::BarDistribution;
 pub use cache::TrainCache;
 pub use config::{ModelConfig, Task};
 pub use error::{ModelError, Result};
-pub use transformer::{ForwardOptions, Logits, PerFeatureTransformer, Table};
+pub use transformer::{ForwardOptions, Kernels, Logits, PerFeatureTransformer, Table};

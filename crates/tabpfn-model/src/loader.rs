@@ -163,6 +163,12 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
         Task::Classification => None,
     };
 
+    // the CPU kernels read host copies of the layer weights (a few MB)
+    let host = crate::device::is_cpu(device)
+        .then(|| crate::cpu::HostStack::new(&layers, cfg.emsize))
+        .flatten()
+        .map(std::sync::Arc::new);
+
     Ok(PerFeatureTransformer {
         x_proj: linear(&format!("encoder.{enc_idx}.layer"), cfg.encoder_use_bias),
         y_proj: linear(&format!("y_encoder.{y_idx}.layer"), true),
@@ -177,6 +183,8 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
         },
         borders,
         device: device.clone(),
+        host,
+        kernels: Default::default(),
         config: cfg,
     })
 }

@@ -7,11 +7,14 @@
 //! the target token of the test rows.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use tabpfn_attention::KvCache;
 
 use crate::cache::TrainCache;
 use crate::config::{ModelConfig, Task};
+use crate::cpu::{HeadZeroKv, HostKv, HostStack};
 use crate::decoder::Decoder;
 use crate::error::{input_err, Result};
 use crate::layer::{ItemsKv, PerFeatureEncoderLayer};
@@ -28,6 +31,17 @@ pub struct ForwardOptions {
     pub remove_outliers_std: Option<f32>,
     /// Process attention queries this many rows at a time (bounds memory; same result).
     pub query_chunk: Option<usize>,
+}
+
+/// Which implementation runs the layer stack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kernels {
+    /// The hand-written CPU kernels (`crate::cpu`) on the CPU device, Burn ops elsewhere.
+    #[default]
+    Auto,
+    /// Burn's stock tensor ops on every device (the reference the kernels are tested
+    /// against).
+    Stock,
 }
 
 /// A table for the network: `x` is `[rows, cols]` row-major, train rows first.
@@ -87,6 +101,9 @@ pub struct PerFeatureTransformer {
     /// Regression borders (`criterion.borders`), z-scored target space.
     pub(crate) borders: Option<Vec<f32>>,
     pub(crate) device: Device,
+    /// The layer weights as host buffers for the CPU kernels (CPU device only).
+    pub(crate) host: Option<Arc<HostStack>>,
+    pub(crate) kernels: Kernels,
 }
 
 impl PerFeatureTransformer {
@@ -106,6 +123,34 @@ impl PerFeatureTransformer {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Selects the implementation of the layer stack (default [`Kernels::Auto`]).
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// The implementation that runs the layer stack.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// The encoder layers (Burn modules).
+    pub fn layers(&self) -> &[PerFeatureEncoderLayer] {
+        &self.layers
+    }
+
+    /// The layers of the CPU path (`None` off the CPU device).
+    pub fn cpu_layers(&self) -> Option<&[crate::cpu::HostLayer]> {
+        self.host.as_deref().map(|h| h.layers.as_slice())
+    }
+
+    fn host_stack(&self) -> Option<&HostStack> {
+        match self.kernels {
+            Kernels::Auto => self.host.as_deref(),
+            Kernels::Stock => None,
+        }
     }
 
     /// Regression borders `[num_buckets + 1]`, or `None` for a classifier.
@@ -198,6 +243,9 @@ impl PerFeatureTransformer {
         cache: Option<&TrainCache>,
         query_chunk: Option<usize>,
     ) -> Result<Logits> {
+        if let Some(host) = self.host_stack() {
+            return self.run_layers_host(host, state, n_train, cache);
+        }
         let kv_of = |l: usize| match cache {
             Some(c) => ItemsKv::Cached(&c.kv[l]),
             None => ItemsKv::FromTrain,
@@ -211,6 +259,46 @@ impl PerFeatureTransformer {
         let target =
             self.layers[last].forward_test_targets(state, n_train, kv_of(last), query_chunk)?;
         let [m, _] = target.dims();
+        Ok(Logits {
+            rows: m,
+            n_out: self.config.n_out(),
+            data: to_vec(self.decoder.forward(target)),
+        })
+    }
+
+    /// [`Self::run_layers`] on host buffers with the CPU kernels.
+    fn run_layers_host(
+        &self,
+        host: &HostStack,
+        state: Tensor<3>,
+        n_train: usize,
+        cache: Option<&TrainCache>,
+    ) -> Result<Logits> {
+        let [r, t, e] = state.dims();
+        let mut x = to_vec(state);
+        let cached = match cache {
+            Some(c) => Some(
+                c.kv.iter()
+                    .map(|kv| host_kv(kv, t))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        let kv_of = |l: usize| match &cached {
+            Some(c) => HostKv::Cached {
+                k: &c[l].k,
+                v: &c[l].v,
+                n: c[l].n,
+            },
+            None => HostKv::FromTrain,
+        };
+        let last = host.layers.len() - 1;
+        for (l, layer) in host.layers[..last].iter().enumerate() {
+            layer.forward(&mut x, r, t, n_train, kv_of(l), false);
+        }
+        let target = host.layers[last].forward_test_targets(&x, r, t, n_train, kv_of(last));
+        let m = r - n_train;
+        let target = Tensor::<2>::from_data(TensorData::new(target, [m, e]), &self.device);
         Ok(Logits {
             rows: m,
             n_out: self.config.n_out(),
@@ -283,6 +371,27 @@ impl PerFeatureTransformer {
         let mut state = self.embed(&ex, ey, pos.clone())?;
         let mut kv = Vec::with_capacity(self.layers.len());
         let last = self.layers.len() - 1;
+        if let Some(host) = self.host_stack() {
+            let [r, t, _] = state.dims();
+            let mut x = to_vec(state);
+            for layer in &host.layers[..last] {
+                let kept = layer
+                    .forward(&mut x, r, t, n, HostKv::FromTrain, true)
+                    .ok_or_else(|| input_err("x", "no train rows to cache"))?;
+                kv.push(self.kv_tensor(kept, t)?);
+            }
+            let kept = host.layers[last].items_kv_only(&mut x, r, t);
+            kv.push(self.kv_tensor(kept, t)?);
+            return Ok(TrainCache {
+                n_features: x_train.cols,
+                n_train: n,
+                x_state,
+                y_state,
+                embeddings: pos,
+                kv,
+                query_chunk: options.query_chunk,
+            });
+        }
         for layer in &self.layers[..last] {
             let (s, cache) =
                 layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
@@ -315,7 +424,31 @@ impl PerFeatureTransformer {
         self.run_layers(state, 0, Some(cache), cache.query_chunk)
     }
 
+    /// Host head-0 K/V `[T, N, D]` → a cache entry `[T, 1, N, D]` on the model's device.
+    fn kv_tensor(&self, kv: HeadZeroKv, t: usize) -> Result<KvCache> {
+        let d = kv.k.len() / (t * kv.n).max(1);
+        let k = Tensor::<4>::from_data(TensorData::new(kv.k, [t, 1, kv.n, d]), &self.device);
+        let v = Tensor::<4>::from_data(TensorData::new(kv.v, [t, 1, kv.n, d]), &self.device);
+        Ok(KvCache::new(k, v)?)
+    }
+
     pub(crate) fn n_layers(&self) -> usize {
         self.layers.len()
     }
+}
+
+/// A cache entry `[T, 1, N, D]` as host buffers for the CPU kernels.
+fn host_kv(kv: &KvCache, t: usize) -> Result<HeadZeroKv> {
+    let [b, h, n, _] = kv.keys().dims();
+    if b != t || h != 1 {
+        return Err(crate::error::ModelError::Cache(format!(
+            "items K/V has shape [{b}, {h}, {n}, _], expected [{t}, 1, N, _] (one column per \
+             token, head 0 only)"
+        )));
+    }
+    Ok(HeadZeroKv {
+        k: to_vec(kv.keys().clone()),
+        v: to_vec(kv.values().clone()),
+        n,
+    })
 }

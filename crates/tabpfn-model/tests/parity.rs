@@ -9,11 +9,12 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-use burn::tensor::Device;
 use ndarray::ArrayD;
 use ndarray_npy::NpzReader;
 use serde_json::Value;
-use tabpfn_model::{BarDistribution, ForwardOptions, Logits, PerFeatureTransformer, Table, Task};
+use tabpfn_model::{
+    BarDistribution, ForwardOptions, Kernels, Logits, PerFeatureTransformer, Table, Task,
+};
 
 const TOL: f32 = 1e-5;
 
@@ -26,8 +27,11 @@ fn model(name: &str) -> PerFeatureTransformer {
     let mut m = MODELS.get_or_init(Default::default).lock().unwrap();
     m.entry(name.to_string())
         .or_insert_with(|| {
-            PerFeatureTransformer::load(dir().join(format!("{name}.ckpt")), &Device::flex())
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
+            PerFeatureTransformer::load(
+                dir().join(format!("{name}.ckpt")),
+                &tabpfn_model::device::from_env().unwrap(),
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
         })
         .clone()
 }
@@ -49,7 +53,15 @@ fn check(case: &str, what: &str, got: &[f32], expected: &ArrayD<f32>) {
     assert!(d <= TOL, "{case}/{what}: max |Δ| {d:e} > {TOL:e}");
 }
 
+/// Each case runs through both implementations of the layer stack: the CPU kernels
+/// (`Kernels::Auto` on the CPU device) and Burn's stock ops (`Kernels::Stock`).
 fn run_case(case: &str) {
+    for kernels in [Kernels::Auto, Kernels::Stock] {
+        run_case_with(&format!("{case}[{kernels:?}]"), case, kernels);
+    }
+}
+
+fn run_case_with(label: &str, case: &str, kernels: Kernels) {
     let index: Value =
         serde_json::from_reader(File::open(dir().join("cases.json")).unwrap()).unwrap();
     let meta = &index[case];
@@ -60,7 +72,7 @@ fn run_case(case: &str) {
     let x: Vec<f32> = x.iter().copied().collect();
     let y: Vec<f32> = y.iter().copied().collect();
     let n = y.len();
-    let m = model(meta["model"].as_str().unwrap());
+    let m = model(meta["model"].as_str().unwrap()).with_kernels(kernels);
     let opts = ForwardOptions {
         remove_outliers_std: meta["outlier_std"].as_f64().map(|v| v as f32),
         query_chunk: None,
@@ -74,10 +86,10 @@ fn run_case(case: &str) {
         [logits.rows, logits.n_out],
         [expected.shape()[0], expected.shape()[1]]
     );
-    check(case, "logits", &logits.data, &expected);
+    check(label, "logits", &logits.data, &expected);
 
     if m.task() == Task::Regression {
-        check_regression(case, &m, &logits, &mut npz, meta);
+        check_regression(label, &m, &logits, &mut npz, meta);
     }
     if meta["cache"].as_bool().unwrap() {
         let cache = m
@@ -86,7 +98,7 @@ fn run_case(case: &str) {
         let test = Table::new(&x[n * cols..], rows - n, cols).unwrap();
         let cached = m.predict_cached(&cache, test).unwrap();
         check(
-            case,
+            label,
             "logits_cache",
             &cached.data,
             &npz.by_name("logits_cache").unwrap(),
@@ -102,7 +114,7 @@ fn run_case(case: &str) {
         let again = m.predict_cached(&loaded, test).unwrap();
         assert_eq!(
             again.data, cached.data,
-            "{case}: cache reloaded from disk gives other logits"
+            "{label}: cache reloaded from disk gives other logits"
         );
     }
 }

@@ -14,7 +14,6 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use burn::tensor::Device;
 use ndarray::{Array2, ArrayD};
 use ndarray_npy::NpzReader;
 use serde_json::Value;
@@ -35,8 +34,11 @@ fn model(file: &str) -> Arc<PerFeatureTransformer> {
     m.entry(file.to_string())
         .or_insert_with(|| {
             Arc::new(
-                PerFeatureTransformer::load(dir().join("model").join(file), &Device::flex())
-                    .unwrap_or_else(|e| panic!("{file}: {e}")),
+                PerFeatureTransformer::load(
+                    dir().join("model").join(file),
+                    &tabpfn_model::device::from_env().unwrap(),
+                )
+                .unwrap_or_else(|e| panic!("{file}: {e}")),
             )
         })
         .clone()

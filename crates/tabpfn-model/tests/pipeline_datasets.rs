@@ -10,7 +10,6 @@ mod parity;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use burn::tensor::Device;
 use tabpfn_model::PerFeatureTransformer;
 
 #[test]
@@ -19,7 +18,11 @@ fn real_datasets_end_to_end() {
     let dir = fixtures.join("pipeline/datasets");
     let load = |f: &str| {
         Arc::new(
-            PerFeatureTransformer::load(fixtures.join("model").join(f), &Device::flex()).unwrap(),
+            PerFeatureTransformer::load(
+                fixtures.join("model").join(f),
+                &tabpfn_model::device::from_env().unwrap(),
+            )
+            .unwrap(),
         )
     };
     let (clf, reg) = (load("tiny_clf.ckpt"), load("tiny_reg.ckpt"));

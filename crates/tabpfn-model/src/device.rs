@@ -1,0 +1,53 @@
+//! Device names (`cpu`, `wgpu`, `cuda`) → Burn devices; a backend that was not compiled in
+//! is a clear error that says how to rebuild.
+
+use burn::tensor::Device;
+
+use crate::error::{ModelError, Result};
+
+/// `cpu` (alias `flex`), `wgpu` or `cuda` → the Burn device (GPU index 0 / default adapter).
+pub fn by_name(name: &str) -> Result<Device> {
+    match name {
+        "cpu" | "flex" => Ok(Device::flex()),
+        "wgpu" => wgpu(),
+        "cuda" => cuda(),
+        other => Err(ModelError::Device(format!(
+            "unknown device `{other}`; expected cpu, wgpu or cuda"
+        ))),
+    }
+}
+
+/// The device named by the `TABPFN_DEVICE` environment variable (default `cpu`); the test
+/// suites and benchmarks run on it, so one build with `--features wgpu` checks a GPU.
+pub fn from_env() -> Result<Device> {
+    by_name(std::env::var("TABPFN_DEVICE").as_deref().unwrap_or("cpu"))
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu() -> Result<Device> {
+    Ok(Device::wgpu(Default::default()))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu() -> Result<Device> {
+    Err(ModelError::Device(
+        "this build has no wgpu backend; rebuild with `--features wgpu` (docs/backends.md)".into(),
+    ))
+}
+
+#[cfg(feature = "cuda")]
+fn cuda() -> Result<Device> {
+    Ok(Device::cuda(0))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda() -> Result<Device> {
+    Err(ModelError::Device(
+        "this build has no cuda backend; rebuild with `--features cuda` (docs/backends.md)".into(),
+    ))
+}
+
+/// Whether `device` is the CPU backend (where the hand-written kernels apply).
+pub fn is_cpu(device: &Device) -> bool {
+    *device == Device::flex()
+}
