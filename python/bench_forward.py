@@ -48,23 +48,27 @@ def make(out: Path) -> None:
                  keep_float64=True)
 
 
-def time_it(ckpt: Path, inp: Path, threads: int, repeat: int) -> None:
+def time_it(ckpt: Path, inp: Path, threads: int, repeat: int, device: str = "cpu") -> None:
     from tabpfn.model_loading import load_model
 
     torch.set_num_threads(threads)
     model, _, _ = load_model(path=ckpt, cache_trainset_representation=False)
-    model.eval()
+    model.eval().to(device)
     d = np.load(inp)
-    x = torch.tensor(d["x"])[:, None, :]
-    y = torch.tensor(d["y"])[:, None]
+    x = torch.tensor(d["x"])[:, None, :].to(device)
+    y = torch.tensor(d["y"])[:, None].to(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     times = []
     with torch.no_grad():
         for _ in range(repeat):
+            sync()
             t = time.perf_counter()
             model(x, y)
+            sync()
             times.append(time.perf_counter() - t)
+    where = f"{threads} threads" if device == "cpu" else f"{device}, torch {torch.__version__}"
     print(f"python forward: min {min(times):.3f} s, median {statistics.median(times):.3f} s "
-          f"over {repeat} runs ({threads} threads)")
+          f"over {repeat} runs ({where})")
 
 
 def e2e(ckpt: Path, inp: Path, threads: int, repeat: int) -> None:
@@ -93,6 +97,7 @@ if __name__ == "__main__":
     b.add_argument("--input", type=Path, required=True)
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--repeat", type=int, default=3)
+    b.add_argument("--device", default="cpu")
     c = sub.add_parser("e2e")
     c.add_argument("--ckpt", type=Path, required=True)
     c.add_argument("--input", type=Path, required=True)
@@ -104,4 +109,4 @@ if __name__ == "__main__":
     elif args.cmd == "e2e":
         e2e(args.ckpt, args.input, args.threads, args.repeat)
     else:
-        time_it(args.ckpt, args.input, args.threads, args.repeat)
+        time_it(args.ckpt, args.input, args.threads, args.repeat, args.device)

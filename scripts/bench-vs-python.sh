@@ -4,6 +4,7 @@
 #
 #   scripts/bench-vs-python.sh            every target row of issue 7 (~30 min on 2 cores)
 #   scripts/bench-vs-python.sh scaling    time and peak memory vs train rows and features
+#   scripts/bench-vs-python.sh quick      a smoke run of the smallest cases (~1 min)
 #
 # THREADS (default 2) threads on both sides; REPEAT (default 3) runs per case and side
 # (min and median reported; the ratio uses medians). Peak RSS comes from /usr/bin/time -v
@@ -67,6 +68,12 @@ if [ "${1:-}" = "scaling" ]; then
   for s in 1000_100_10 2000_100_10 5000_100_10 10000_100_10 1000_100_100 1000_100_500; do
     forward_case ${s//_/ }
   done
+  exit 0
+fi
+
+if [ "${1:-}" = "quick" ]; then
+  forward_case 100 100 10
+  e2e_case 100 100 10
   exit 0
 fi
 

@@ -18,7 +18,7 @@ use crate::cpu::{HeadZeroKv, HostKv, HostStack};
 use crate::decoder::Decoder;
 use crate::error::{input_err, Result};
 use crate::layer::{ItemsKv, PerFeatureEncoderLayer};
-use crate::nn::{to_vec, Linear};
+use crate::nn::{to_vec, try_to_vec, Linear};
 use crate::rng::torch_randn_f32;
 use crate::x_encoder::{self, EncodedX, XEncoderOptions};
 use crate::y_encoder;
@@ -262,7 +262,7 @@ impl PerFeatureTransformer {
         Ok(Logits {
             rows: m,
             n_out: self.config.n_out(),
-            data: to_vec(self.decoder.forward(target)),
+            data: try_to_vec(self.decoder.forward(target), "the logits")?,
         })
     }
 
@@ -275,6 +275,12 @@ impl PerFeatureTransformer {
         cache: Option<&TrainCache>,
     ) -> Result<Logits> {
         let [r, t, e] = state.dims();
+        if cache.is_none() && n_train == 0 {
+            return Err(input_err(
+                "x",
+                "test rows need train rows (or a train-set cache) to attend to",
+            ));
+        }
         let mut x = to_vec(state);
         let cached = match cache {
             Some(c) => Some(
@@ -302,7 +308,7 @@ impl PerFeatureTransformer {
         Ok(Logits {
             rows: m,
             n_out: self.config.n_out(),
-            data: to_vec(self.decoder.forward(target)),
+            data: try_to_vec(self.decoder.forward(target), "the logits")?,
         })
     }
 
@@ -440,10 +446,10 @@ impl PerFeatureTransformer {
 /// A cache entry `[T, 1, N, D]` as host buffers for the CPU kernels.
 fn host_kv(kv: &KvCache, t: usize) -> Result<HeadZeroKv> {
     let [b, h, n, _] = kv.keys().dims();
-    if b != t || h != 1 {
+    if b != t || h != 1 || n == 0 {
         return Err(crate::error::ModelError::Cache(format!(
-            "items K/V has shape [{b}, {h}, {n}, _], expected [{t}, 1, N, _] (one column per \
-             token, head 0 only)"
+            "items K/V has shape [{b}, {h}, {n}, _], expected [{t}, 1, N ≥ 1, _] (one column \
+             per token, head 0 only)"
         )));
     }
     Ok(HeadZeroKv {
