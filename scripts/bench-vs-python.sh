@@ -4,6 +4,7 @@
 #
 #   scripts/bench-vs-python.sh            every target row of issue 7 (~30 min on 2 cores)
 #   scripts/bench-vs-python.sh scaling    time and peak memory vs train rows and features
+#                                         (SCALING="n_m_d ..." picks cases; 1 run each)
 #   scripts/bench-vs-python.sh quick      a smoke run of the smallest cases (~1 min)
 #
 # THREADS (default 2) threads on both sides; REPEAT (default 3) runs per case and side
@@ -65,7 +66,7 @@ e2e_case() {  # n m d
 
 if [ "${1:-}" = "scaling" ]; then
   REPEAT=1
-  for s in 1000_100_10 2000_100_10 5000_100_10 10000_100_10 1000_100_100 1000_100_500; do
+  for s in ${SCALING:-1000_100_10 2000_100_10 5000_100_10 10000_100_10 1000_100_100 1000_100_500}; do
     forward_case ${s//_/ }
   done
   exit 0

@@ -30,6 +30,9 @@ pub struct TrainCache {
     /// Per layer: head-0 K/V of the train rows, `[G+1, 1, N, D]`.
     pub(crate) kv: Vec<KvCache>,
     pub(crate) query_chunk: Option<usize>,
+    /// The same K/V as host buffers for the CPU kernels, made once (at fit time on the CPU
+    /// path, else at the first CPU predict) instead of on every call.
+    pub(crate) host_kv: std::sync::OnceLock<Vec<crate::cpu::HeadZeroKv>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -248,6 +251,7 @@ impl TrainCache {
             embeddings,
             kv,
             query_chunk: None,
+            host_kv: Default::default(),
         };
         cache.check_compatible(model, cache.n_features)?;
         Ok(cache)

@@ -283,11 +283,17 @@ impl PerFeatureTransformer {
         }
         let mut x = to_vec(state);
         let cached = match cache {
-            Some(c) => Some(
-                c.kv.iter()
-                    .map(|kv| host_kv(kv, t))
-                    .collect::<Result<Vec<_>>>()?,
-            ),
+            Some(c) => Some(match c.host_kv.get() {
+                Some(h) => h,
+                None => {
+                    let h = c
+                        .kv
+                        .iter()
+                        .map(|kv| host_kv(kv, t))
+                        .collect::<Result<Vec<_>>>()?;
+                    c.host_kv.get_or_init(|| h)
+                }
+            }),
             None => None,
         };
         let kv_of = |l: usize| match &cached {
@@ -380,15 +386,19 @@ impl PerFeatureTransformer {
         if let Some(host) = self.host_stack() {
             let [r, t, _] = state.dims();
             let mut x = to_vec(state);
+            let mut host_kv = Vec::with_capacity(self.layers.len());
             for layer in &host.layers[..last] {
                 let kept = layer
                     .forward(&mut x, r, t, n, HostKv::FromTrain, true)
                     .ok_or_else(|| input_err("x", "no train rows to cache"))?;
-                kv.push(self.kv_tensor(kept, t)?);
+                kv.push(self.kv_tensor(kept.clone(), t)?);
+                host_kv.push(kept);
             }
             let kept = host.layers[last].items_kv_only(&mut x, r, t);
-            kv.push(self.kv_tensor(kept, t)?);
+            kv.push(self.kv_tensor(kept.clone(), t)?);
+            host_kv.push(kept);
             return Ok(TrainCache {
+                host_kv: host_kv.into(),
                 n_features: x_train.cols,
                 n_train: n,
                 x_state,
@@ -414,6 +424,7 @@ impl PerFeatureTransformer {
             embeddings: pos,
             kv,
             query_chunk: options.query_chunk,
+            host_kv: Default::default(),
         })
     }
 
