@@ -286,11 +286,10 @@ impl PerFeatureTransformer {
             Some(c) => Some(match c.host_kv.get() {
                 Some(h) => h,
                 None => {
-                    let h = c
-                        .kv
-                        .iter()
-                        .map(|kv| host_kv(kv, t))
-                        .collect::<Result<Vec<_>>>()?;
+                    let h =
+                        c.kv.iter()
+                            .map(|kv| host_kv(kv, t))
+                            .collect::<Result<Vec<_>>>()?;
                     c.host_kv.get_or_init(|| h)
                 }
             }),
