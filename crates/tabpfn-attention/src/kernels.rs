@@ -318,9 +318,13 @@ pub mod simd {
             .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
     }
 
+    /// The sum of the 8 lanes.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(v: __m256) -> f32 {
+    pub unsafe fn hsum(v: __m256) -> f32 {
         let mut a = [0.0f32; 8];
         _mm256_storeu_ps(a.as_mut_ptr(), v);
         a.iter().sum()

@@ -381,40 +381,33 @@ impl PerFeatureTransformer {
         let pos = self.positional(ex.n_groups);
         let mut state = self.embed(&ex, ey, pos.clone())?;
         let mut kv = Vec::with_capacity(self.layers.len());
+        let host_kv = std::sync::OnceLock::new();
         let last = self.layers.len() - 1;
         if let Some(host) = self.host_stack() {
             let [r, t, _] = state.dims();
             let mut x = to_vec(state);
-            let mut host_kv = Vec::with_capacity(self.layers.len());
+            let mut kept_all = Vec::with_capacity(self.layers.len());
             for layer in &host.layers[..last] {
                 let kept = layer
                     .forward(&mut x, r, t, n, HostKv::FromTrain, true)
                     .ok_or_else(|| input_err("x", "no train rows to cache"))?;
                 kv.push(self.kv_tensor(kept.clone(), t)?);
-                host_kv.push(kept);
+                kept_all.push(kept);
             }
             let kept = host.layers[last].items_kv_only(&mut x, r, t);
             kv.push(self.kv_tensor(kept.clone(), t)?);
-            host_kv.push(kept);
-            return Ok(TrainCache {
-                host_kv: host_kv.into(),
-                n_features: x_train.cols,
-                n_train: n,
-                x_state,
-                y_state,
-                embeddings: pos,
-                kv,
-                query_chunk: options.query_chunk,
-            });
+            kept_all.push(kept);
+            let _ = host_kv.set(kept_all);
+        } else {
+            for layer in &self.layers[..last] {
+                let (s, cache) =
+                    layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
+                kv.push(cache.ok_or_else(|| input_err("x", "no train rows to cache"))?);
+                state = s;
+            }
+            // test rows read only the last layer's K/V, never its output
+            kv.push(self.layers[last].items_kv_only(state)?);
         }
-        for layer in &self.layers[..last] {
-            let (s, cache) =
-                layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
-            kv.push(cache.ok_or_else(|| input_err("x", "no train rows to cache"))?);
-            state = s;
-        }
-        // test rows read only the last layer's K/V, never its output
-        kv.push(self.layers[last].items_kv_only(state)?);
         Ok(TrainCache {
             n_features: x_train.cols,
             n_train: n,
@@ -423,7 +416,7 @@ impl PerFeatureTransformer {
             embeddings: pos,
             kv,
             query_chunk: options.query_chunk,
-            host_kv: Default::default(),
+            host_kv,
         })
     }
 

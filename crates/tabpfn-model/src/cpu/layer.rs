@@ -165,7 +165,7 @@ impl HostLayer {
                         );
                     }
                 }
-                let y = a.project_out(&o, tokens, e);
+                let y = a.project_out(&o, tokens, e, Threads::One);
                 add_layer_norm(chunk, &y, e);
             });
     }
@@ -219,7 +219,7 @@ impl HostLayer {
                         );
                     }
                 }
-                let y = a.project_out(&o, n, e);
+                let y = a.project_out(&o, n, e, Threads::One);
                 for r in 0..n {
                     tgt[r * e..(r + 1) * e].copy_from_slice(&last[r * t * e..r * t * e + e]);
                 }
@@ -352,7 +352,7 @@ impl HostLayer {
             (k, v)
         });
 
-        let y = a.project_out_pool(&o, nq, e);
+        let y = a.project_out(&o, nq, e, Threads::Pool);
         let xq = &mut xc[q_start * e..];
         xq.par_chunks_mut(TOKENS_PER_TASK * e)
             .zip(y.par_chunks(TOKENS_PER_TASK * e))
@@ -388,8 +388,8 @@ impl HostLayer {
 }
 
 impl HostAttention {
-    /// `o [n, H·D] · w_out → [n, E]`, single-threaded.
-    fn project_out(&self, o: &[f32], n: usize, e: usize) -> Vec<f32> {
+    /// `o [n, H·D] · w_out → [n, E]`.
+    fn project_out(&self, o: &[f32], n: usize, e: usize, threads: Threads) -> Vec<f32> {
         let hd = self.hd();
         let mut y = vec![0.0f32; n * e];
         matmul(
@@ -397,21 +397,7 @@ impl HostAttention {
             MatRef::new(o, n, hd, hd),
             MatRef::new(&self.w_out, hd, e, e),
             false,
-            Threads::One,
-        );
-        y
-    }
-
-    /// As [`Self::project_out`], on the whole thread pool.
-    fn project_out_pool(&self, o: &[f32], n: usize, e: usize) -> Vec<f32> {
-        let hd = self.hd();
-        let mut y = vec![0.0f32; n * e];
-        matmul(
-            &mut MatMut::new(&mut y, n, e, e),
-            MatRef::new(o, n, hd, hd),
-            MatRef::new(&self.w_out, hd, e, e),
-            false,
-            Threads::Pool,
+            threads,
         );
         y
     }

@@ -77,7 +77,7 @@ pub fn add_layer_norm(x: &mut [f32], y: &[f32], e: usize) {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use tabpfn_attention::kernels::simd::exp8;
+    use tabpfn_attention::kernels::simd::{exp8, hsum};
 
     use super::{gelu_f32, ERF_A, ERF_P};
 
@@ -113,14 +113,6 @@ mod avx2 {
         for v in &mut x[whole..] {
             *v = gelu_f32(*v);
         }
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let mut a = [0.0f32; 8];
-        _mm256_storeu_ps(a.as_mut_ptr(), v);
-        a.iter().sum()
     }
 
     #[target_feature(enable = "avx2,fma")]
