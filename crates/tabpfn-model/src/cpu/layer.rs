@@ -238,7 +238,7 @@ impl HostLayer {
         xc: &mut [f32],
         rows: usize,
         n_train: usize,
-        source: ColumnKv<'_>,
+        source: HostKv<'_>,
         queries: Queries,
         keep: bool,
     ) -> Option<(Vec<f32>, Vec<f32>)> {
@@ -262,21 +262,21 @@ impl HostLayer {
                 false,
                 Threads::Pool,
             );
-        } else if let ColumnKv::FromTrain = source {
+        } else if let HostKv::FromTrain = source {
             if n_train > 0 {
                 head0 = Some(a.head_zero_kv(xc, n_train, e));
             }
         }
         let (k0, v0, n_keys) = match (source, &head0) {
-            (ColumnKv::Cached { k, v, n }, _) => {
+            (HostKv::Cached { k, v, n }, _) => {
                 (MatRef::new(k, n, d, d), MatRef::new(v, n, d, d), n)
             }
-            (ColumnKv::FromTrain, Some((k, v))) => (
+            (HostKv::FromTrain, Some((k, v))) => (
                 MatRef::new(k, n_train, d, d),
                 MatRef::new(v, n_train, d, d),
                 n_train,
             ),
-            (ColumnKv::FromTrain, None) => {
+            (HostKv::FromTrain, None) => {
                 let kv_m = MatRef::new(&kv_all, n_train, 2 * hd, 2 * hd);
                 (
                     kv_m.sub(0..n_train, 0..d),
@@ -427,23 +427,14 @@ impl HostAttention {
     }
 }
 
-/// The K/V source of one column.
-#[derive(Clone, Copy)]
-enum ColumnKv<'a> {
-    FromTrain,
-    Cached {
-        k: &'a [f32],
-        v: &'a [f32],
-        n: usize,
-    },
-}
-
-fn column_kv(kv: HostKv<'_>, col: usize, d: usize) -> ColumnKv<'_> {
+/// The K/V source of token column `col`: a cache's `[T, N, D]` narrowed to that column's
+/// `[N, D]`.
+fn column_kv(kv: HostKv<'_>, col: usize, d: usize) -> HostKv<'_> {
     match kv {
-        HostKv::FromTrain => ColumnKv::FromTrain,
+        HostKv::FromTrain => HostKv::FromTrain,
         HostKv::Cached { k, v, n } => {
             let r = col * n * d..(col + 1) * n * d;
-            ColumnKv::Cached {
+            HostKv::Cached {
                 k: &k[r.clone()],
                 v: &v[r],
                 n,
