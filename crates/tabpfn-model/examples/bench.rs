@@ -9,6 +9,8 @@
 //!     predict one row from a fit_with_cache cache vs a full forward over N_TRAIN + 1 rows
 //! cargo run --release -p tabpfn-model --example bench -- sgemm
 //!     the matmul rate of this machine through the kernels' gemm (all rayon threads)
+//! cargo run --release -p tabpfn-model --example bench -- attend S N
+//!     one attention head, S queries x N keys, K/V read in place vs packed (1 thread)
 //! ```
 
 use std::error::Error;
@@ -18,7 +20,9 @@ use std::time::Instant;
 
 use ndarray::{ArrayD, Axis};
 use ndarray_npy::NpzReader;
-use tabpfn_attention::kernels::{matmul, MatMut, MatRef, Threads};
+use tabpfn_attention::kernels::{
+    attend, attend_packed, matmul, MatMut, MatRef, PackedKv, Scratch, Threads,
+};
 use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
 use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table};
 
@@ -119,6 +123,51 @@ fn sgemm() -> Res<()> {
     Ok(())
 }
 
+/// One head of the items attention on one thread: `s` queries against `n` keys (D = 32) whose
+/// K/V sit in a fused `[n, 2·6·32]` product, read in place vs packed once.
+fn attend_head(s: usize, n: usize) -> Res<()> {
+    let (d, hd) = (32, 192);
+    let f = |i: usize| ((i * 2_654_435_761) % 1000) as f32 / 1000.0 - 0.5;
+    let q: Vec<f32> = (0..s * d).map(f).collect();
+    let kv: Vec<f32> = (0..n * 2 * hd).map(|i| f(i + 7)).collect();
+    let kv_m = MatRef::new(&kv, n, 2 * hd, 2 * hd);
+    let (k, v) = (kv_m.sub(0..n, 0..d), kv_m.sub(0..n, hd..hd + d));
+    let mut out = vec![0.0f32; s * d];
+    let mut scratch = Scratch::default();
+    let qm = MatRef::new(&q, s, d, d);
+    let gflop = 4.0 * (s * n * d) as f64 / 1e9;
+    let (in_place, _) = time(5, || {
+        attend(
+            qm,
+            k,
+            v,
+            &mut MatMut::new(&mut out, s, d, d),
+            0.17,
+            &mut scratch,
+        );
+        Ok(())
+    })?;
+    let (packed, _) = time(5, || {
+        let kv = PackedKv::new(k, v);
+        attend_packed(
+            qm,
+            &kv,
+            &mut MatMut::new(&mut out, s, d, d),
+            0.17,
+            &mut scratch,
+        );
+        Ok(())
+    })?;
+    println!(
+        "one head, {s} queries x {n} keys, 1 thread: in place {:.1} ms ({:.1} GFLOP/s), packed {:.1} ms ({:.1} GFLOP/s)",
+        in_place * 1e3,
+        gflop / in_place,
+        packed * 1e3,
+        gflop / packed
+    );
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| -> Res<usize> {
@@ -131,8 +180,9 @@ fn main() -> Res<()> {
         Some("e2e") if args.len() == 4 => e2e(&args[1], &args[2], num(3)?),
         Some("cache") if args.len() == 5 => cache(&args[1], num(2)?, num(3)?, num(4)?),
         Some("sgemm") => sgemm(),
+        Some("attend") if args.len() == 3 => attend_head(num(1)?, num(2)?),
         _ => {
-            Err("usage: bench e2e MODEL CASE.npz REPEAT | cache MODEL N COLS REPEAT | sgemm".into())
+            Err("usage: bench e2e MODEL CASE.npz REPEAT | cache MODEL N COLS REPEAT | sgemm | attend S N".into())
         }
     }
 }

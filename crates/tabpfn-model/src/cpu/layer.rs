@@ -2,7 +2,9 @@
 //! attention between items (per token column, over rows), MLP; each `x ← LN(x + f(x))`.
 
 use rayon::prelude::*;
-use tabpfn_attention::kernels::{attend, matmul, query_block, MatMut, MatRef, Scratch, Threads};
+use tabpfn_attention::kernels::{
+    attend, attend_packed, matmul, query_block, MatMut, MatRef, PackedKv, Scratch, Threads,
+};
 
 use super::ops::{add_layer_norm, gelu_in_place};
 use super::{HostAttention, HostLayer};
@@ -301,18 +303,27 @@ impl HostLayer {
         if train_queries {
             let kv_m = MatRef::new(&kv_all, n_train, 2 * hd, 2 * hd);
             let per = rows_per_task(n_train, n_train);
+            let packed: Vec<SharedKv<'_>> = (0..a.heads)
+                .into_par_iter()
+                .map(|h| {
+                    let c = h * d..(h + 1) * d;
+                    SharedKv::new(
+                        kv_m.sub(0..n_train, c.clone()),
+                        kv_m.sub(0..n_train, hd + c.start..hd + c.end),
+                        n_train,
+                    )
+                })
+                .collect();
             o_train.par_chunks_mut(per * hd).enumerate().for_each_init(
                 Scratch::default,
                 |scratch, (i, o_blk)| {
                     let len = o_blk.len() / hd;
                     let qm = MatRef::new(q_train, n_train, hd, hd);
-                    for h in 0..a.heads {
+                    for (h, kv) in packed.iter().enumerate() {
                         let c = h * d..(h + 1) * d;
                         let mut out = MatMut::new(o_blk, len, hd, hd).cols_range(c.clone());
-                        attend(
-                            qm.sub(i * per..i * per + len, c.clone()),
-                            kv_m.sub(0..n_train, c.clone()),
-                            kv_m.sub(0..n_train, hd + c.start..hd + c.end),
+                        kv.attend(
+                            qm.sub(i * per..i * per + len, c),
                             &mut out,
                             a.scale,
                             scratch,
@@ -325,15 +336,14 @@ impl HostLayer {
             // [M, H·D] row-major is [M·H, D]: every head of every test row is one query
             let stacked = m * a.heads;
             let per = rows_per_task(stacked, n_keys);
+            let kv = SharedKv::new(k0, v0, stacked);
             o_test.par_chunks_mut(per * d).enumerate().for_each_init(
                 Scratch::default,
                 |scratch, (i, o_blk)| {
                     let len = o_blk.len() / d;
                     let qm = MatRef::new(q_test, stacked, d, d);
-                    attend(
+                    kv.attend(
                         qm.sub(i * per..i * per + len, 0..d),
-                        k0,
-                        v0,
                         &mut MatMut::new(o_blk, len, d, d),
                         a.scale,
                         scratch,
@@ -424,6 +434,32 @@ impl HostAttention {
             Threads::Pool,
         );
         (k, v)
+    }
+}
+
+/// One head's keys and values as the items attention reads them: re-laid out once
+/// ([`PackedKv`]) when enough query blocks share them to repay the copy, else in place.
+enum SharedKv<'a> {
+    Packed(PackedKv),
+    InPlace(MatRef<'a>, MatRef<'a>),
+}
+
+impl<'a> SharedKv<'a> {
+    /// `k [N, D]`, `v [N, D]`, queried by `queries` rows in all.
+    fn new(k: MatRef<'a>, v: MatRef<'a>, queries: usize) -> Self {
+        // packing costs about as much as one block of queries re-reading strided K/V
+        if queries > 2 * query_block(k.rows()) {
+            Self::Packed(PackedKv::new(k, v))
+        } else {
+            Self::InPlace(k, v)
+        }
+    }
+
+    fn attend(&self, q: MatRef<'_>, out: &mut MatMut<'_>, scale: f32, scratch: &mut Scratch) {
+        match self {
+            Self::Packed(kv) => attend_packed(q, kv, out, scale, scratch),
+            Self::InPlace(k, v) => attend(q, *k, *v, out, scale, scratch),
+        }
     }
 }
 
