@@ -569,8 +569,14 @@ fn attend_blocks(
         );
         for i in 0..len {
             let inv = 1.0 / scratch.sums[i];
-            for j in 0..o_rows.cols {
-                o_rows.data[i * o_rows.rs + j * o_rows.cs] *= inv;
+            if o_rows.cs == 1 {
+                for x in o_rows.row_mut(i) {
+                    *x *= inv;
+                }
+            } else {
+                for j in 0..o_rows.cols {
+                    o_rows.data[i * o_rows.rs + j * o_rows.cs] *= inv;
+                }
             }
         }
         start += len;

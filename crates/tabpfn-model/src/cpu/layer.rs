@@ -139,19 +139,21 @@ impl HostLayer {
         let a = &self.feat;
         let (e, hd, d) = (self.e, a.hd(), a.d);
         let rows_per = (TOKENS_PER_TASK / t).max(1);
-        x.par_chunks_mut(rows_per * t * e)
-            .for_each_init(Scratch::default, |scratch, chunk| {
+        x.par_chunks_mut(rows_per * t * e).for_each_init(
+            || (Scratch::default(), Vec::new(), Vec::new(), Vec::new()),
+            |(scratch, qkv, o, y), chunk| {
                 let tokens = chunk.len() / e;
-                let mut qkv = vec![0.0f32; tokens * 3 * hd];
+                qkv.resize(tokens * 3 * hd, 0.0);
+                o.resize(tokens * hd, 0.0);
+                y.resize(tokens * e, 0.0);
                 matmul(
-                    &mut MatMut::new(&mut qkv, tokens, 3 * hd, 3 * hd),
+                    &mut MatMut::new(qkv, tokens, 3 * hd, 3 * hd),
                     MatRef::new(chunk, tokens, e, e),
                     MatRef::new(&a.w_qkv, e, 3 * hd, 3 * hd),
                     false,
                     Threads::One,
                 );
-                let qkv_m = MatRef::new(&qkv, tokens, 3 * hd, 3 * hd);
-                let mut o = vec![0.0f32; tokens * hd];
+                let qkv_m = MatRef::new(qkv, tokens, 3 * hd, 3 * hd);
                 for (r, o_row) in o.chunks_mut(t * hd).enumerate() {
                     let rows_r = r * t..(r + 1) * t;
                     for h in 0..a.heads {
@@ -167,9 +169,10 @@ impl HostLayer {
                         );
                     }
                 }
-                let y = a.project_out(&o, tokens, e, Threads::One);
-                add_layer_norm(chunk, &y, e);
-            });
+                a.project_out_into(o, y, tokens, e, Threads::One);
+                add_layer_norm(chunk, y, e);
+            },
+        );
     }
 
     /// Attention between features for the target token only (queries of the last token
@@ -373,43 +376,51 @@ impl HostLayer {
     /// The MLP on every token of `x [tokens, E]`, in place, `LN(x + ·)` included.
     pub fn mlp(&self, x: &mut [f32]) {
         let (e, nhid) = (self.e, self.nhid);
-        x.par_chunks_mut(TOKENS_PER_TASK * e).for_each(|chunk| {
-            let tokens = chunk.len() / e;
-            let mut h = vec![0.0f32; tokens * nhid];
-            matmul(
-                &mut MatMut::new(&mut h, tokens, nhid, nhid),
-                MatRef::new(chunk, tokens, e, e),
-                MatRef::new(&self.w1, e, nhid, nhid),
-                false,
-                Threads::One,
-            );
-            gelu_in_place(&mut h);
-            let mut y = vec![0.0f32; tokens * e];
-            matmul(
-                &mut MatMut::new(&mut y, tokens, e, e),
-                MatRef::new(&h, tokens, nhid, nhid),
-                MatRef::new(&self.w2, nhid, e, e),
-                false,
-                Threads::One,
-            );
-            add_layer_norm(chunk, &y, e);
-        });
+        x.par_chunks_mut(TOKENS_PER_TASK * e).for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(h, y), chunk| {
+                let tokens = chunk.len() / e;
+                h.resize(tokens * nhid, 0.0);
+                y.resize(tokens * e, 0.0);
+                matmul(
+                    &mut MatMut::new(h, tokens, nhid, nhid),
+                    MatRef::new(chunk, tokens, e, e),
+                    MatRef::new(&self.w1, e, nhid, nhid),
+                    false,
+                    Threads::One,
+                );
+                gelu_in_place(h);
+                matmul(
+                    &mut MatMut::new(y, tokens, e, e),
+                    MatRef::new(h, tokens, nhid, nhid),
+                    MatRef::new(&self.w2, nhid, e, e),
+                    false,
+                    Threads::One,
+                );
+                add_layer_norm(chunk, y, e);
+            },
+        );
     }
 }
 
 impl HostAttention {
     /// `o [n, H·D] · w_out → [n, E]`.
     fn project_out(&self, o: &[f32], n: usize, e: usize, threads: Threads) -> Vec<f32> {
-        let hd = self.hd();
         let mut y = vec![0.0f32; n * e];
+        self.project_out_into(o, &mut y, n, e, threads);
+        y
+    }
+
+    /// [`Self::project_out`] into `y [n, E]`.
+    fn project_out_into(&self, o: &[f32], y: &mut [f32], n: usize, e: usize, threads: Threads) {
+        let hd = self.hd();
         matmul(
-            &mut MatMut::new(&mut y, n, e, e),
+            &mut MatMut::new(y, n, e, e),
             MatRef::new(o, n, hd, hd),
             MatRef::new(&self.w_out, hd, e, e),
             false,
             threads,
         );
-        y
     }
 
     /// Head-0 keys and values of `x [n, E]`: `([n, D], [n, D])`.
