@@ -492,16 +492,24 @@ fn column_kv(kv: HostKv<'_>, col: usize, d: usize) -> HostKv<'_> {
 
 /// `xc [rows, E] ← x[:, col, :]` of `x [rows, t, E]`.
 fn gather_column(x: &[f32], xc: &mut [f32], t: usize, col: usize, e: usize) {
-    for (r, dst) in xc.chunks_exact_mut(e).enumerate() {
-        let s = (r * t + col) * e;
-        dst.copy_from_slice(&x[s..s + e]);
-    }
+    xc.par_chunks_mut(TOKENS_PER_TASK * e)
+        .enumerate()
+        .for_each(|(i, part)| {
+            for (r, dst) in part.chunks_exact_mut(e).enumerate() {
+                let s = ((i * TOKENS_PER_TASK + r) * t + col) * e;
+                dst.copy_from_slice(&x[s..s + e]);
+            }
+        });
 }
 
 /// `x[:, col, :] ← xc`.
 fn scatter_column(xc: &[f32], x: &mut [f32], t: usize, col: usize, e: usize) {
-    for (r, src) in xc.chunks_exact(e).enumerate() {
-        let s = (r * t + col) * e;
-        x[s..s + e].copy_from_slice(src);
-    }
+    x.par_chunks_mut(TOKENS_PER_TASK * t * e)
+        .zip(xc.par_chunks(TOKENS_PER_TASK * e))
+        .for_each(|(rows, src)| {
+            for (r, s) in src.chunks_exact(e).enumerate() {
+                let at = (r * t + col) * e;
+                rows[at..at + e].copy_from_slice(s);
+            }
+        });
 }
