@@ -269,7 +269,10 @@ impl MultiHeadAttention {
     /// residual). Query head h reads cached head `h / (H / Hc)`.
     ///
     /// With `query_chunk = Some(n)` the queries are processed `n` rows at a time, which
-    /// bounds the score memory and gives the same result as one pass.
+    /// bounds the score memory and gives the same result as one pass. With `None` the
+    /// chunk is picked so that one score tensor stays within [`SCORE_BUDGET_BYTES`]
+    /// (GPU backends cap buffer sizes; a single pass at (1000 train rows, 251 token
+    /// columns) would need 6 GB of scores).
     pub fn attend(
         &self,
         x: Tensor<3>,
@@ -301,6 +304,8 @@ impl MultiHeadAttention {
                 "attention over zero keys: the K/V source has no rows".into(),
             ));
         }
+        let query_chunk =
+            query_chunk.or_else(|| auto_query_chunk(b, c.nhead, s, kv.len(), SCORE_BUDGET_BYTES));
         match query_chunk {
             Some(n) if n > 0 && n < s => {
                 let mut outs = Vec::with_capacity(s.div_ceil(n));
@@ -345,5 +350,44 @@ impl MultiHeadAttention {
     pub fn forward(&self, x: Tensor<3>, x_kv: Option<Tensor<3>>) -> Result<Tensor<3>> {
         let kv = self.project_kv(x_kv.unwrap_or_else(|| x.clone()), KvHeads::All)?;
         self.attend(x, &kv, None)
+    }
+}
+
+/// The most bytes of attention scores one pass of [`MultiHeadAttention::attend`] holds when
+/// the caller sets no query chunk: 1 GiB, under the per-buffer limits of GPU backends.
+pub const SCORE_BUDGET_BYTES: usize = 1 << 30;
+
+/// The query chunk that keeps the `f32` scores of `batch × heads` query blocks against
+/// `keys` keys within `budget` bytes; `None` when all `queries` fit in one pass.
+pub fn auto_query_chunk(
+    batch: usize,
+    heads: usize,
+    queries: usize,
+    keys: usize,
+    budget: usize,
+) -> Option<usize> {
+    let per_query = batch
+        .saturating_mul(heads)
+        .saturating_mul(keys)
+        .saturating_mul(std::mem::size_of::<f32>())
+        .max(1);
+    let fits = (budget / per_query).max(1);
+    (fits < queries).then_some(fits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::auto_query_chunk;
+
+    #[test]
+    fn query_chunk_bounds_the_scores() {
+        // (1000, 1000, 10): 26 columns × 6 heads × 1000 keys fit 1 GiB in one pass
+        assert_eq!(auto_query_chunk(26, 6, 1000, 1000, 1 << 30), None);
+        // (1000, 1000, 100): 251 columns need chunks of 178 queries (6.02 MB per query)
+        let chunk = auto_query_chunk(251, 6, 1000, 1000, 1 << 30).unwrap();
+        assert_eq!(chunk, (1usize << 30) / (251 * 6 * 1000 * 4));
+        assert!(chunk * 251 * 6 * 1000 * 4 <= 1 << 30);
+        // a budget below one query's scores still makes progress
+        assert_eq!(auto_query_chunk(4, 2, 10, 100, 16), Some(1));
     }
 }

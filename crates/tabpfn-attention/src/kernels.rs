@@ -132,6 +132,37 @@ impl<'a> MatMut<'a> {
         self.rows
     }
 
+    /// Rows `start..start + len`, all columns.
+    fn rows_from(&mut self, start: usize, len: usize) -> MatMut<'_> {
+        assert!(start + len <= self.rows, "row range out of view");
+        MatMut {
+            data: &mut self.data[start * self.rs..],
+            rows: len,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+
+    /// Multiplies row `i` by `f(i)`.
+    fn scale_rows(&mut self, f: impl Fn(usize) -> f32) {
+        for i in 0..self.rows {
+            let c = f(i);
+            if c == 1.0 {
+                continue;
+            }
+            if self.cs == 1 {
+                for x in self.row_mut(i) {
+                    *x *= c;
+                }
+            } else {
+                for j in 0..self.cols {
+                    self.data[i * self.rs + j * self.cs] *= c;
+                }
+            }
+        }
+    }
+
     /// Row `i` (needs a unit column stride).
     pub fn row_mut(&mut self, i: usize) -> &mut [f32] {
         assert_eq!(self.cs, 1);
@@ -330,52 +361,78 @@ pub mod simd {
         a.iter().sum()
     }
 
-    /// See [`super::softmax_numerators`].
+    /// The largest value of `row` (−∞ when empty).
     ///
     /// # Safety
-    /// The CPU must support AVX2 and FMA; `scores` must hold `rows` rows of stride `ld` ≥ `n`.
+    /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn softmax_numerators(
-        scores: &mut [f32],
-        rows: usize,
-        n: usize,
-        ld: usize,
-        scale: f32,
-        sums: &mut [f32],
-    ) {
-        let whole = n / 8 * 8;
-        for i in 0..rows {
-            let row = &mut scores[i * ld..i * ld + n];
-            let p = row.as_mut_ptr();
-            let mut mv = _mm256_set1_ps(f32::NEG_INFINITY);
-            let mut j = 0;
-            while j < whole {
-                mv = _mm256_max_ps(mv, _mm256_loadu_ps(p.add(j)));
-                j += 8;
-            }
-            let mut m = hmax(mv);
-            for &v in &row[whole..] {
-                m = if v > m { v } else { m };
-            }
-            let shift = -m * scale;
-            let (sv, hv) = (_mm256_set1_ps(scale), _mm256_set1_ps(shift));
-            let mut acc = _mm256_setzero_ps();
-            let mut j = 0;
-            while j < whole {
-                let e = exp8(_mm256_fmadd_ps(_mm256_loadu_ps(p.add(j)), sv, hv));
-                _mm256_storeu_ps(p.add(j), e);
-                acc = _mm256_add_ps(acc, e);
-                j += 8;
-            }
-            let mut s = hsum(acc);
-            for v in &mut row[whole..] {
-                let e = super::exp_f32(v.mul_add(scale, shift));
-                *v = e;
-                s += e;
-            }
-            sums[i] = s;
+    pub unsafe fn row_max(row: &[f32]) -> f32 {
+        let whole = row.len() / 8 * 8;
+        let p = row.as_ptr();
+        let mut mv = _mm256_set1_ps(f32::NEG_INFINITY);
+        let mut j = 0;
+        while j < whole {
+            mv = _mm256_max_ps(mv, _mm256_loadu_ps(p.add(j)));
+            j += 8;
         }
+        let mut m = hmax(mv);
+        for &v in &row[whole..] {
+            m = if v > m { v } else { m };
+        }
+        m
     }
+
+    /// `row ← exp(row · scale + shift)`; returns the sum of the new values.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn exp_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
+        let whole = row.len() / 8 * 8;
+        let p = row.as_mut_ptr();
+        let (sv, hv) = (_mm256_set1_ps(scale), _mm256_set1_ps(shift));
+        let mut acc = _mm256_setzero_ps();
+        let mut j = 0;
+        while j < whole {
+            let e = exp8(_mm256_fmadd_ps(_mm256_loadu_ps(p.add(j)), sv, hv));
+            _mm256_storeu_ps(p.add(j), e);
+            acc = _mm256_add_ps(acc, e);
+            j += 8;
+        }
+        let mut s = hsum(acc);
+        for v in &mut row[whole..] {
+            let e = super::exp_f32(v.mul_add(scale, shift));
+            *v = e;
+            s += e;
+        }
+        s
+    }
+}
+
+/// The largest value of `row` (−∞ when empty).
+fn row_max(row: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        // SAFETY: AVX2 and FMA are present.
+        return unsafe { simd::row_max(row) };
+    }
+    row.iter()
+        .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+}
+
+/// `row ← exp(row · scale + shift)`; returns the sum of the new values.
+fn exp_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        // SAFETY: AVX2 and FMA are present.
+        return unsafe { simd::exp_row(row, scale, shift) };
+    }
+    let mut s = 0.0f32;
+    for v in row.iter_mut() {
+        *v = exp_f32(v.mul_add(scale, shift));
+        s += *v;
+    }
+    s
 }
 
 /// Row-wise softmax numerators of `scores` (`rows × n`, row stride `ld`):
@@ -390,24 +447,56 @@ pub fn softmax_numerators(
     sums: &mut [f32],
 ) {
     assert!(rows == 0 || (ld >= n && (rows - 1) * ld + n <= scores.len() && sums.len() >= rows));
-    #[cfg(target_arch = "x86_64")]
-    if simd::available() {
-        // SAFETY: AVX2 is present; the sizes were checked above.
-        unsafe { simd::softmax_numerators(scores, rows, n, ld, scale, sums) };
-        return;
+    for (i, sum) in sums[..rows].iter_mut().enumerate() {
+        let row = &mut scores[i * ld..i * ld + n];
+        let m = row_max(row);
+        *sum = exp_row(row, scale, -m * scale);
     }
+}
+
+/// One chunk of keys of an online softmax: like [`softmax_numerators`], but each row's
+/// running maximum `maxes[i]` (−∞ before the first chunk) and sum `sums[i]` carry over
+/// from the earlier chunks. On return `factors[i]` is what the row's output accumulated so
+/// far must be multiplied by (`exp(scale·(old max − new max))`, 0 before the first chunk).
+fn softmax_chunk(
+    scores: &mut [f32],
+    rows: usize,
+    n: usize,
+    ld: usize,
+    scale: f32,
+    run: &mut Running,
+) {
     for i in 0..rows {
         let row = &mut scores[i * ld..i * ld + n];
-        let m = row
-            .iter()
-            .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
-        let shift = -m * scale;
-        let mut s = 0.0f32;
-        for v in row.iter_mut() {
-            *v = exp_f32(v.mul_add(scale, shift));
-            s += *v;
-        }
-        sums[i] = s;
+        let old = run.maxes[i];
+        let m = row_max(row).max(old);
+        let factor = if old == f32::NEG_INFINITY {
+            0.0
+        } else {
+            exp_f32((old - m) * scale)
+        };
+        let chunk_sum = exp_row(row, scale, -m * scale);
+        run.sums[i] = run.sums[i] * factor + chunk_sum;
+        run.maxes[i] = m;
+        run.factors[i] = factor;
+    }
+}
+
+/// Per-row state of an online softmax over key chunks.
+#[derive(Default, Debug)]
+struct Running {
+    maxes: Vec<f32>,
+    sums: Vec<f32>,
+    factors: Vec<f32>,
+}
+
+impl Running {
+    fn reset(&mut self, rows: usize) {
+        self.maxes.clear();
+        self.maxes.resize(rows, f32::NEG_INFINITY);
+        self.sums.clear();
+        self.sums.resize(rows, 0.0);
+        self.factors.resize(rows, 0.0);
     }
 }
 
@@ -416,14 +505,23 @@ pub fn softmax_numerators(
 pub struct Scratch {
     scores: Vec<f32>,
     sums: Vec<f32>,
+    running: Running,
 }
 
 /// A block of scores is bounded to 512 KB (one L2 of this Zen 3): measured best among 2^15–2^18.
 const SCORE_BLOCK: usize = 1 << 17;
 
+/// Keys per chunk of the online softmax, used beyond `2 · KEY_CHUNK` keys (a multiple of 8).
+const KEY_CHUNK: usize = 1024;
+
 /// How many query rows [`attend`] processes at once for `n_keys` keys.
 pub fn query_block(n_keys: usize) -> usize {
-    let b = (SCORE_BLOCK / n_keys.max(1)).clamp(12, 512);
+    let keys = if n_keys > 2 * KEY_CHUNK {
+        KEY_CHUNK
+    } else {
+        n_keys.max(1)
+    };
+    let b = (SCORE_BLOCK / keys).clamp(12, 512);
     // whole 6-column tiles of gemm's AVX2 micro-kernel (the queries are its columns)
     b - b % 6
 }
@@ -537,6 +635,9 @@ fn attend_blocks(
         out.rows,
         out.cols
     );
+    if n > 2 * KEY_CHUNK {
+        return attend_key_chunks(q, k, n, v, out, scale, scratch);
+    }
     let block = query_block(n);
     scratch.scores.resize(block.min(s) * ld, 0.0);
     scratch.sums.resize(block.min(s), 0.0);
@@ -553,13 +654,7 @@ fn attend_blocks(
             Threads::One,
         );
         softmax_numerators(scores, len, n, ld, scale, &mut scratch.sums[..len]);
-        let mut o_rows = MatMut {
-            data: &mut out.data[start * out.rs..],
-            rows: len,
-            cols: out.cols,
-            rs: out.rs,
-            cs: out.cs,
-        };
+        let mut o_rows = out.rows_from(start, len);
         matmul(
             &mut o_rows,
             MatRef::new(scores, len, n, ld),
@@ -567,18 +662,63 @@ fn attend_blocks(
             false,
             Threads::One,
         );
-        for i in 0..len {
-            let inv = 1.0 / scratch.sums[i];
-            if o_rows.cs == 1 {
-                for x in o_rows.row_mut(i) {
-                    *x *= inv;
-                }
-            } else {
-                for j in 0..o_rows.cols {
-                    o_rows.data[i * o_rows.rs + j * o_rows.cs] *= inv;
-                }
+        let sums = &scratch.sums;
+        o_rows.scale_rows(|i| 1.0 / sums[i]);
+        start += len;
+    }
+}
+
+/// [`attend_blocks`] for thousands of keys: the keys go in chunks of [`KEY_CHUNK`] with an
+/// online softmax (running max and sum per query, earlier output rescaled when the max
+/// grows), so a query block no longer shrinks as the keys grow: at 10 000 keys a 512 KB
+/// score block would hold 12 queries, each re-reading all K/V from L3.
+fn attend_key_chunks(
+    q: MatRef<'_>,
+    k: MatRef<'_>,
+    n: usize,
+    v: MatRef<'_>,
+    out: &mut MatMut<'_>,
+    scale: f32,
+    scratch: &mut Scratch,
+) {
+    let (s, ld) = (q.rows, k.rows);
+    let block = query_block(n);
+    scratch.scores.resize(block.min(s) * KEY_CHUNK, 0.0);
+    let mut start = 0;
+    while start < s {
+        let len = block.min(s - start);
+        let run = &mut scratch.running;
+        run.reset(len);
+        let mut o_rows = out.rows_from(start, len);
+        let mut c0 = 0;
+        while c0 < n {
+            let c1 = (c0 + KEY_CHUNK).min(n);
+            // the zero rows padding K up to a multiple of 8 keep gemm from re-packing it
+            let kp = c1.next_multiple_of(8).min(ld) - c0;
+            let scores = &mut scratch.scores[..len * kp];
+            matmul(
+                &mut MatMut::new(scores, len, kp, kp),
+                q.sub(start..start + len, 0..q.cols),
+                k.sub(c0..c0 + kp, 0..k.cols).t(),
+                false,
+                Threads::One,
+            );
+            softmax_chunk(scores, len, c1 - c0, kp, scale, run);
+            if c0 > 0 {
+                let factors = &run.factors;
+                o_rows.scale_rows(|i| factors[i]);
             }
+            matmul(
+                &mut o_rows,
+                MatRef::new(scores, len, c1 - c0, kp),
+                v.sub(c0..c1, 0..v.cols),
+                c0 > 0,
+                Threads::One,
+            );
+            c0 = c1;
         }
+        let sums = &run.sums;
+        o_rows.scale_rows(|i| 1.0 / sums[i]);
         start += len;
     }
 }
@@ -658,8 +798,10 @@ mod tests {
         fused_case(13, 77, 32);
         fused_case(6, 16, 32);
         fused_case(1, 1, 32);
-        // thousands of keys (small query blocks), N not a multiple of 8
+        // thousands of keys: key chunks with an online softmax, N not a multiple of 8,
+        // a last chunk of 52 keys, more queries than one block
         fused_case(70, 3001, 32);
+        fused_case(130, 2100, 32);
     }
 
     fn fused_case(s: usize, n: usize, d: usize) {

@@ -24,7 +24,10 @@ mod cache;
 mod error;
 pub mod kernels;
 
-pub use attention::{AttentionConfig, AttentionWeights, HostWeights, KvHeads, MultiHeadAttention};
+pub use attention::{
+    auto_query_chunk, AttentionConfig, AttentionWeights, HostWeights, KvHeads, MultiHeadAttention,
+    SCORE_BUDGET_BYTES,
+};
 pub use cache::KvCache;
 pub use error::AttentionError;
 

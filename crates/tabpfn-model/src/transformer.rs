@@ -30,6 +30,9 @@ pub struct ForwardOptions {
     /// The reference classifier estimator sets 12; a freshly loaded model has none.
     pub remove_outliers_std: Option<f32>,
     /// Process attention queries this many rows at a time (bounds memory; same result).
+    /// `None`: Burn's ops (GPU devices, `Kernels::Stock`) pick the chunk that keeps one
+    /// score tensor within `tabpfn_attention::SCORE_BUDGET_BYTES` (1 GiB); the CPU kernels
+    /// block their queries by cache size anyway and ignore this.
     pub query_chunk: Option<usize>,
 }
 
