@@ -435,28 +435,10 @@ fn exp_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
     s
 }
 
-/// Row-wise softmax numerators of `scores` (`rows × n`, row stride `ld`):
-/// `s ← exp(scale·(s − max_row))`, and each row's sum in `sums` (the caller divides later,
-/// on the smaller attention output).
-pub fn softmax_numerators(
-    scores: &mut [f32],
-    rows: usize,
-    n: usize,
-    ld: usize,
-    scale: f32,
-    sums: &mut [f32],
-) {
-    assert!(rows == 0 || (ld >= n && (rows - 1) * ld + n <= scores.len() && sums.len() >= rows));
-    for (i, sum) in sums[..rows].iter_mut().enumerate() {
-        let row = &mut scores[i * ld..i * ld + n];
-        let m = row_max(row);
-        *sum = exp_row(row, scale, -m * scale);
-    }
-}
-
-/// One chunk of keys of an online softmax: like [`softmax_numerators`], but each row's
-/// running maximum `maxes[i]` (−∞ before the first chunk) and sum `sums[i]` carry over
-/// from the earlier chunks. On return `factors[i]` is what the row's output accumulated so
+/// Softmax numerators of one chunk of keys, `scores` (`rows × n`, row stride `ld`):
+/// `s ← exp(scale·(s − max))`, where each row's running maximum `maxes[i]` (−∞ before the
+/// first chunk) and sum `sums[i]` carry over from the earlier chunks (the caller divides by
+/// the sum at the end, on the smaller attention output). On return `factors[i]` is what the row's output accumulated so
 /// far must be multiplied by (`exp(scale·(old max − new max))`, 0 before the first chunk).
 fn softmax_chunk(
     scores: &mut [f32],
@@ -466,6 +448,7 @@ fn softmax_chunk(
     scale: f32,
     run: &mut Running,
 ) {
+    assert!(rows == 0 || (ld >= n && (rows - 1) * ld + n <= scores.len()));
     for i in 0..rows {
         let row = &mut scores[i * ld..i * ld + n];
         let old = run.maxes[i];
@@ -504,7 +487,6 @@ impl Running {
 #[derive(Default, Debug)]
 pub struct Scratch {
     scores: Vec<f32>,
-    sums: Vec<f32>,
     running: Running,
 }
 
@@ -514,14 +496,18 @@ const SCORE_BLOCK: usize = 1 << 17;
 /// Keys per chunk of the online softmax, used beyond `2 · KEY_CHUNK` keys (a multiple of 8).
 const KEY_CHUNK: usize = 1024;
 
-/// How many query rows [`attend`] processes at once for `n_keys` keys.
-pub fn query_block(n_keys: usize) -> usize {
-    let keys = if n_keys > 2 * KEY_CHUNK {
+/// Keys per softmax chunk for `n_keys` keys: all of them up to `2 · KEY_CHUNK`.
+fn key_chunk(n_keys: usize) -> usize {
+    if n_keys > 2 * KEY_CHUNK {
         KEY_CHUNK
     } else {
         n_keys.max(1)
-    };
-    let b = (SCORE_BLOCK / keys).clamp(12, 512);
+    }
+}
+
+/// How many query rows [`attend`] processes at once for `n_keys` keys.
+pub fn query_block(n_keys: usize) -> usize {
+    let b = (SCORE_BLOCK / key_chunk(n_keys)).clamp(12, 512);
     // whole 6-column tiles of gemm's AVX2 micro-kernel (the queries are its columns)
     b - b % 6
 }
@@ -612,6 +598,12 @@ pub fn attend_packed(
 
 /// The block loop of [`attend`]: `k` may hold zero rows beyond the first `n` (padding for
 /// the matmul layout); their scores are computed and ignored.
+///
+/// Beyond `2 · KEY_CHUNK` keys the keys go in chunks of [`KEY_CHUNK`] with an online
+/// softmax (running max and sum per query, earlier output rescaled when the max grows), so
+/// a query block no longer shrinks as the keys grow: at 10 000 keys a 512 KB score block
+/// would hold 12 queries, each re-reading all K/V from L3. Up to that, one chunk holds all
+/// keys and this is the plain two-pass softmax.
 fn attend_blocks(
     q: MatRef<'_>,
     k: MatRef<'_>,
@@ -621,8 +613,7 @@ fn attend_blocks(
     scale: f32,
     scratch: &mut Scratch,
 ) {
-    let s = q.rows;
-    let ld = k.rows;
+    let (s, ld) = (q.rows, k.rows);
     assert!(
         q.cols == k.cols && v.rows == n && n <= ld && out.rows == s && out.cols == v.cols && n > 0,
         "attention shapes: q [{}, {}], k [{}, {}], v [{}, {}], out [{}, {}]",
@@ -635,55 +626,11 @@ fn attend_blocks(
         out.rows,
         out.cols
     );
-    if n > 2 * KEY_CHUNK {
-        return attend_key_chunks(q, k, n, v, out, scale, scratch);
-    }
-    let block = query_block(n);
-    scratch.scores.resize(block.min(s) * ld, 0.0);
-    scratch.sums.resize(block.min(s), 0.0);
-    let mut start = 0;
-    while start < s {
-        let len = block.min(s - start);
-        let scores = &mut scratch.scores[..len * ld];
-        let mut sc = MatMut::new(scores, len, ld, ld);
-        matmul(
-            &mut sc,
-            q.sub(start..start + len, 0..q.cols),
-            k.t(),
-            false,
-            Threads::One,
-        );
-        softmax_numerators(scores, len, n, ld, scale, &mut scratch.sums[..len]);
-        let mut o_rows = out.rows_from(start, len);
-        matmul(
-            &mut o_rows,
-            MatRef::new(scores, len, n, ld),
-            v,
-            false,
-            Threads::One,
-        );
-        let sums = &scratch.sums;
-        o_rows.scale_rows(|i| 1.0 / sums[i]);
-        start += len;
-    }
-}
-
-/// [`attend_blocks`] for thousands of keys: the keys go in chunks of [`KEY_CHUNK`] with an
-/// online softmax (running max and sum per query, earlier output rescaled when the max
-/// grows), so a query block no longer shrinks as the keys grow: at 10 000 keys a 512 KB
-/// score block would hold 12 queries, each re-reading all K/V from L3.
-fn attend_key_chunks(
-    q: MatRef<'_>,
-    k: MatRef<'_>,
-    n: usize,
-    v: MatRef<'_>,
-    out: &mut MatMut<'_>,
-    scale: f32,
-    scratch: &mut Scratch,
-) {
-    let (s, ld) = (q.rows, k.rows);
-    let block = query_block(n);
-    scratch.scores.resize(block.min(s) * KEY_CHUNK, 0.0);
+    let (block, chunk) = (query_block(n), key_chunk(n));
+    // a chunk's scores span its keys rounded up to the padding, at most `ld`
+    scratch
+        .scores
+        .resize(block.min(s) * chunk.next_multiple_of(8).min(ld), 0.0);
     let mut start = 0;
     while start < s {
         let len = block.min(s - start);
@@ -692,7 +639,7 @@ fn attend_key_chunks(
         let mut o_rows = out.rows_from(start, len);
         let mut c0 = 0;
         while c0 < n {
-            let c1 = (c0 + KEY_CHUNK).min(n);
+            let c1 = (c0 + chunk).min(n);
             // the zero rows padding K up to a multiple of 8 keep gemm from re-packing it
             let kp = c1.next_multiple_of(8).min(ld) - c0;
             let scores = &mut scratch.scores[..len * kp];
