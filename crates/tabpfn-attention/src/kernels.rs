@@ -291,12 +291,45 @@ pub fn exp_f32(x: f32) -> f32 {
     }
 }
 
+/// Lower clamp of [`pow2_f32`]'s argument: 2⁻¹²⁵ keeps the result a normal float.
+const POW2_LO: f32 = -125.0;
+/// Near-minimax polynomial for 2ᶠ on [−½, ½] (degree 6, highest first; ≤ 1.5 ulp).
+const POW2_POLY: [f32; 7] = [
+    1.499_088_8e-4,
+    1.339_308_3e-3,
+    9.619_674e-3,
+    5.550_347_3e-2,
+    2.402_263_7e-1,
+    6.931_472e-1,
+    1.0,
+];
+
+/// `2^y` in f32 to ~1.5 ulp, for the softmax numerators (`y ≤ 0` up to rounding; `y` must
+/// stay below 128): n = round(y), a polynomial in y − n, n added to the exponent bits.
+/// Arguments below −125 give ~2⁻¹²⁵ instead of underflowing, which no softmax sum (≥ 1)
+/// can see. Why not [`exp_f32`]: with ln 2 folded into the caller's scale there is no
+/// Cody–Waite reduction and no upper clamp, about half the instructions per element —
+/// the exponential is the second-largest cost of attention after the products. Same
+/// fused multiply-adds, in the same order, as [`simd::pow2x8`].
+#[inline(always)]
+pub fn pow2_f32(y: f32) -> f32 {
+    // `max` this way round keeps a NaN
+    let yc = if y < POW2_LO { POW2_LO } else { y };
+    let n = yc.round_ties_even();
+    let f = yc - n;
+    let mut p = POW2_POLY[0];
+    for c in &POW2_POLY[1..] {
+        p = p.mul_add(f, *c);
+    }
+    f32::from_bits(p.to_bits().wrapping_add((n as i32 as u32) << 23))
+}
+
 /// AVX2 + FMA versions of the element-wise kernels (8 lanes).
 #[cfg(target_arch = "x86_64")]
 pub mod simd {
     use std::arch::x86_64::*;
 
-    use super::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E, ROUND_MAGIC};
+    use super::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E, POW2_LO, POW2_POLY, ROUND_MAGIC};
 
     /// Whether this CPU runs the AVX2 kernels (which use FMA too).
     pub fn available() -> bool {
@@ -338,6 +371,25 @@ pub mod simd {
         let res = _mm256_mul_ps(e, _mm256_castsi256_ps(bits));
         let under = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(EXP_LO));
         _mm256_andnot_ps(under, res)
+    }
+
+    /// [`super::pow2_f32`] on 8 lanes.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn pow2x8(y: __m256) -> __m256 {
+        // max(lo, y) returns y when y is NaN
+        let yc = _mm256_max_ps(_mm256_set1_ps(POW2_LO), y);
+        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(yc);
+        let f = _mm256_sub_ps(yc, n);
+        let mut p = _mm256_set1_ps(POW2_POLY[0]);
+        for c in &POW2_POLY[1..] {
+            p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(*c));
+        }
+        let shift = _mm256_slli_epi32::<23>(_mm256_cvtps_epi32(n));
+        _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), shift))
     }
 
     #[inline]
@@ -382,26 +434,40 @@ pub mod simd {
         m
     }
 
-    /// `row ← exp(row · scale + shift)`; returns the sum of the new values.
+    /// `*p[..8] ← 2^(p[..8] · scale + shift)`, returning the new values.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn pow2_in_place(p: *mut f32, scale: __m256, shift: __m256) -> __m256 {
+        let e = pow2x8(_mm256_fmadd_ps(_mm256_loadu_ps(p), scale, shift));
+        _mm256_storeu_ps(p, e);
+        e
+    }
+
+    /// `row ← 2^(row · scale + shift)`; returns the sum of the new values.
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn exp_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
-        let whole = row.len() / 8 * 8;
+    pub unsafe fn pow2_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
         let p = row.as_mut_ptr();
         let (sv, hv) = (_mm256_set1_ps(scale), _mm256_set1_ps(shift));
-        let mut acc = _mm256_setzero_ps();
+        // two independent vectors per step: one pow2x8 is a ~40-cycle dependency chain (four
+        // run out of the 16 vector registers and spill)
+        let mut acc = [_mm256_setzero_ps(); 2];
         let mut j = 0;
-        while j < whole {
-            let e = exp8(_mm256_fmadd_ps(_mm256_loadu_ps(p.add(j)), sv, hv));
-            _mm256_storeu_ps(p.add(j), e);
-            acc = _mm256_add_ps(acc, e);
+        while j + 16 <= row.len() {
+            for (u, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_add_ps(*a, pow2_in_place(p.add(j + 8 * u), sv, hv));
+            }
+            j += 16;
+        }
+        while j + 8 <= row.len() {
+            acc[0] = _mm256_add_ps(acc[0], pow2_in_place(p.add(j), sv, hv));
             j += 8;
         }
-        let mut s = hsum(acc);
-        for v in &mut row[whole..] {
-            let e = super::exp_f32(v.mul_add(scale, shift));
+        let mut s = hsum(_mm256_add_ps(acc[0], acc[1]));
+        for v in &mut row[j..] {
+            let e = super::pow2_f32(v.mul_add(scale, shift));
             *v = e;
             s += e;
         }
@@ -420,16 +486,16 @@ fn row_max(row: &[f32]) -> f32 {
         .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
 }
 
-/// `row ← exp(row · scale + shift)`; returns the sum of the new values.
-fn exp_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
+/// `row ← 2^(row · scale + shift)`; returns the sum of the new values.
+fn pow2_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         // SAFETY: AVX2 and FMA are present.
-        return unsafe { simd::exp_row(row, scale, shift) };
+        return unsafe { simd::pow2_row(row, scale, shift) };
     }
     let mut s = 0.0f32;
     for v in row.iter_mut() {
-        *v = exp_f32(v.mul_add(scale, shift));
+        *v = pow2_f32(v.mul_add(scale, shift));
         s += *v;
     }
     s
@@ -458,7 +524,9 @@ fn softmax_chunk(
         } else {
             exp_f32((old - m) * scale)
         };
-        let chunk_sum = exp_row(row, scale, -m * scale);
+        // exp(scale·(s − m)) = 2^(s·scale₂ − m·scale₂) with scale₂ = scale·log₂e
+        let scale2 = scale * LOG2E;
+        let chunk_sum = pow2_row(row, scale2, -m * scale2);
         run.sums[i] = run.sums[i] * factor + chunk_sum;
         run.maxes[i] = m;
         run.factors[i] = factor;
@@ -704,6 +772,69 @@ mod tests {
             for (x, o) in c.iter().zip(out) {
                 assert_eq!(o.to_bits(), exp_f32(*x).to_bits(), "exp({x})");
             }
+        }
+    }
+
+    #[test]
+    fn pow2_matches_f64_to_two_ulp() {
+        let mut worst = 0.0f64;
+        let mut y = -124.0f32;
+        while y < 127.0 {
+            let want = 2f64.powf(y as f64);
+            let got = pow2_f32(y) as f64;
+            worst = worst.max(((got - want) / want).abs());
+            y += 0.00731;
+        }
+        // 2 ulp of the unit roundoff 2⁻²⁴
+        assert!(worst < f32::EPSILON as f64, "relative error {worst}");
+        assert_eq!(pow2_f32(0.0), 1.0);
+        assert_eq!(pow2_f32(-3.0), 0.125);
+        // far below the range: clamped to a tiny normal number, never NaN or negative
+        let tiny = pow2_f32(-1000.0);
+        assert!(tiny > 0.0 && tiny < 1e-37, "{tiny}");
+        assert!(pow2_f32(f32::NAN).is_nan());
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_pow2_gives_the_scalar_bits() {
+        use std::arch::x86_64::*;
+        if !simd::available() {
+            return;
+        }
+        let mut ys: Vec<f32> = (0..4000).map(|i| -130.0 + i as f32 * 0.0629).collect();
+        ys.extend([f32::NAN, -0.5, 0.5, -1.5, 2.5, -125.0, -125.5, 1e-7]);
+        for c in ys.chunks_exact(8) {
+            let mut out = [0.0f32; 8];
+            // SAFETY: AVX2 checked above; 8 values in and out.
+            unsafe {
+                _mm256_storeu_ps(out.as_mut_ptr(), simd::pow2x8(_mm256_loadu_ps(c.as_ptr())))
+            };
+            for (y, o) in c.iter().zip(out) {
+                let s = pow2_f32(*y);
+                assert!(
+                    o.to_bits() == s.to_bits() || (o.is_nan() && s.is_nan()),
+                    "2^{y}: {o} vs {s}"
+                );
+            }
+        }
+        // the row kernel: unrolled body, single-vector step and scalar tail agree with the
+        // scalar function on every length
+        for len in [0usize, 3, 8, 15, 16, 17, 31, 40, 1000, 1003] {
+            let row: Vec<f32> = (0..len).map(|i| -(i as f32) * 0.37).collect();
+            let mut got = row.clone();
+            // SAFETY: AVX2 checked above.
+            let sum = unsafe { simd::pow2_row(&mut got, 0.5, -0.25) };
+            let want: Vec<f32> = row
+                .iter()
+                .map(|v| pow2_f32(v.mul_add(0.5, -0.25)))
+                .collect();
+            assert_eq!(got, want, "len {len}");
+            let want_sum: f64 = want.iter().map(|&v| v as f64).sum();
+            assert!(
+                (sum as f64 - want_sum).abs() <= 1e-6 * want_sum.max(1.0),
+                "len {len}"
+            );
         }
     }
 
