@@ -72,3 +72,11 @@ fn classifier_700_train_300_test() {
 fn regressor_with_one_feature_and_few_rows() {
     compare(Task::Regression, 5, 3, 1);
 }
+
+/// More train rows than one softmax key chunk holds (2 · 1024), so the items attention
+/// takes the online-softmax path (running max and sum over 1024-key chunks, the output
+/// rescaled between chunks), with a last chunk that is not a multiple of 8 keys.
+#[test]
+fn classifier_beyond_two_key_chunks() {
+    compare(Task::Classification, 2_501, 37, 3);
+}
