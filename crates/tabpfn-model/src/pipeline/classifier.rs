@@ -306,14 +306,10 @@ impl FittedClassifier {
         let mut out = Vec::with_capacity(x.rows() * self.classes.len());
         for range in batches(x.rows(), self.config.batch_size) {
             let part = slice_rows(&cols, range.clone());
-            let logits = members
-                .iter()
-                .map(|m| {
-                    let l = self.runner.member_logits(m, &part, range.len());
-                    progress(range.len());
-                    l
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&Member> = members.iter().collect();
+            let logits = self
+                .runner
+                .members_logits(&refs, &part, range.len(), &mut progress)?;
             out.extend(reduce(self, &logits)?);
         }
         Ok(out)

@@ -326,14 +326,10 @@ impl FittedRegressor {
         let mut logits = Vec::with_capacity(rows * (self.std_borders.len() - 1));
         for range in batches(rows, self.config.batch_size) {
             let part = slice_rows(&cols, range.clone());
-            let member_logits = members
-                .iter()
-                .map(|m| {
-                    let l = self.runner.member_logits(&m.member, &part, range.len());
-                    progress(range.len());
-                    l
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&Member> = members.iter().map(|m| &m.member).collect();
+            let member_logits =
+                self.runner
+                    .members_logits(&refs, &part, range.len(), &mut progress)?;
             logits.extend(self.final_logits(&member_logits, &borders)?);
         }
         outputs_from_logits(logits, self.raw_borders.clone(), rows, quantiles)
