@@ -170,7 +170,7 @@ pub struct FittedClassifier {
 impl FittedClassifier {
     fn fit_members(&self, with_cache: bool) -> Result<Vec<Member>> {
         let configs = classifier_configs(self.config.n_estimators);
-        configs
+        let mut members = configs
             .iter()
             .zip(&self.seeds)
             .zip(&self.perms)
@@ -182,10 +182,14 @@ impl FittedClassifier {
                     &self.encoded,
                     y,
                     self.config.fingerprint_feature,
-                    with_cache,
                 )
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        if with_cache {
+            let mut refs: Vec<&mut Member> = members.iter_mut().collect();
+            self.runner.build_caches(&mut refs)?;
+        }
+        Ok(members)
     }
 
     /// Saves the fitted classifier (encoded train table, encoder, labels, seeds and, with

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::Array2;
@@ -208,7 +209,8 @@ impl Runner {
         }
     }
 
-    /// Fits one member's preprocessing on the encoded train columns.
+    /// Fits one member's preprocessing on the encoded train columns (no K/V cache yet:
+    /// [`Self::build_caches`]).
     pub fn fit_member(
         &self,
         config: PreprocessorConfig,
@@ -216,35 +218,77 @@ impl Runner {
         train: &Encoded,
         y_train: Vec<f32>,
         fingerprint: bool,
-        with_cache: bool,
     ) -> Result<Member> {
-        let rows = train.rows;
         let (pipeline, x_train) = MemberPipeline::fit_transform(
             &config,
             &train.columns,
-            rows,
+            train.rows,
             train.categorical(),
             seed,
             fingerprint,
         )?;
-        let cache = if with_cache {
-            let xf = x_train.to_f32_rows();
-            Some(self.model.fit_cache(
-                Table::new(&xf, rows, x_train.n_columns())?,
-                &y_train,
-                self.options,
-            )?)
-        } else {
-            None
-        };
         Ok(Member {
             config,
             seed,
             pipeline,
             x_train,
             y_train,
-            cache,
+            cache: None,
         })
+    }
+
+    /// Runs each member's train rows through the network once and keeps their K/V
+    /// (`fit_with_cache`); small members several at once, as in [`Self::members_logits`].
+    pub fn build_caches(&self, members: &mut [&mut Member]) -> Result<()> {
+        let groups = {
+            let shared: Vec<&Member> = members.iter().map(|m| &**m).collect();
+            self.member_groups(&shared, 0)
+        };
+        for g in groups {
+            members[g].par_iter_mut().try_for_each(|m| -> Result<()> {
+                let xf = m.x_train.to_f32_rows();
+                let table = Table::new(&xf, m.x_train.rows, m.x_train.n_columns())?;
+                m.cache = Some(self.model.fit_cache(table, &m.y_train, self.options)?);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Consecutive runs of members to put through the network at once (with `test_rows`
+    /// test rows each): while their layer-stack states (`rows × (features + 1) × E`
+    /// floats, the feature count bounding the tokens) together stay within
+    /// [`MEMBER_GROUP_BYTES`]; one member per run on a single thread.
+    ///
+    /// Why: a member's layer is a chain of short parallel steps (projections, attention
+    /// blocks, LayerNorm), and at the end of each one thread spins while another finishes;
+    /// with other members in flight it takes their work instead (−15 % wall time at
+    /// 8 × (1000, 1000, 10) on 2 threads). Large tables keep one member at a time.
+    fn member_groups(&self, members: &[&Member], test_rows: usize) -> Vec<Range<usize>> {
+        let e = self.model.config().emsize;
+        let state = |m: &Member| {
+            (m.x_train.rows + test_rows)
+                * (m.x_train.n_columns() + 1)
+                * e
+                * std::mem::size_of::<f32>()
+        };
+        let budget = if rayon::current_num_threads() > 1 {
+            MEMBER_GROUP_BYTES
+        } else {
+            0
+        };
+        let mut groups = Vec::new();
+        let mut i = 0;
+        while i < members.len() {
+            let (mut j, mut bytes) = (i + 1, state(members[i]));
+            while j < members.len() && bytes + state(members[j]) <= budget {
+                bytes += state(members[j]);
+                j += 1;
+            }
+            groups.push(i..j);
+            i = j;
+        }
+        groups
     }
 
     /// Raw network logits `[rows, n_out]` of the member for encoded test columns.
@@ -259,14 +303,8 @@ impl Runner {
     }
 
     /// Every member's raw logits `[rows, n_out]` for the same encoded test columns, in
-    /// member order, calling `progress(rows)` after each member.
-    ///
-    /// Small members run several at once: a member's layer is a chain of short parallel
-    /// steps, and at each step's end one thread idles (spinning) while another finishes;
-    /// with other members in flight the idle thread takes their work instead (−15 % wall
-    /// time at 8 × (1000, 1000, 10) on 2 threads). Members are grouped while their
-    /// layer-stack states together stay within [`MEMBER_GROUP_BYTES`], so large tables
-    /// still hold one member at a time.
+    /// member order, calling `progress(rows)` after each member. Small members run
+    /// several at once ([`Self::member_groups`]).
     pub fn members_logits(
         &self,
         members: &[&Member],
@@ -274,37 +312,16 @@ impl Runner {
         rows: usize,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Logits>> {
-        let e = self.model.config().emsize;
-        // `rows × (features + 1) × E` floats: the feature count bounds the tokens
-        let state = |m: &Member| {
-            (m.x_train.rows + rows) * (m.x_train.n_columns() + 1) * e * std::mem::size_of::<f32>()
-        };
-        let budget = if rayon::current_num_threads() > 1 {
-            MEMBER_GROUP_BYTES
-        } else {
-            0
-        };
         let mut out = Vec::with_capacity(members.len());
-        let mut i = 0;
-        while i < members.len() {
-            let (mut j, mut bytes) = (i + 1, state(members[i]));
-            while j < members.len() && bytes + state(members[j]) <= budget {
-                bytes += state(members[j]);
-                j += 1;
-            }
-            let logits: Vec<Result<Logits>> = if j - i > 1 {
-                members[i..j]
-                    .par_iter()
-                    .map(|m| self.member_logits(m, x_test, rows))
-                    .collect()
-            } else {
-                vec![self.member_logits(members[i], x_test, rows)]
-            };
+        for g in self.member_groups(members, rows) {
+            let logits: Vec<Result<Logits>> = members[g]
+                .par_iter()
+                .map(|m| self.member_logits(m, x_test, rows))
+                .collect();
             for l in logits {
                 out.push(l?);
                 progress(rows);
             }
-            i = j;
         }
         Ok(out)
     }

@@ -170,7 +170,7 @@ impl FittedRegressor {
         let plain_y = to_f32(&self.y_z);
         let (power, power_y) = SafePower::fit_transform(&self.y_z);
         let power_y = to_f32(&power_y);
-        regressor_configs(self.config.n_estimators)
+        let mut members = regressor_configs(self.config.n_estimators)
             .iter()
             .zip(&self.seeds)
             .map(|(&(config, uses_power), &seed)| {
@@ -185,11 +185,15 @@ impl FittedRegressor {
                     &self.encoded,
                     y,
                     self.config.fingerprint_feature,
-                    with_cache,
                 )?;
                 Ok(RegressionMember { member, target })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        if with_cache {
+            let mut refs: Vec<&mut Member> = members.iter_mut().map(|m| &mut m.member).collect();
+            self.runner.build_caches(&mut refs)?;
+        }
+        Ok(members)
     }
 
     /// Saves the fitted regressor (encoded train table, encoder, standardised targets,
