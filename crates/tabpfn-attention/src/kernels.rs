@@ -503,9 +503,10 @@ fn pow2_row(row: &mut [f32], scale: f32, shift: f32) -> f32 {
 
 /// Softmax numerators of one chunk of keys, `scores` (`rows × n`, row stride `ld`):
 /// `s ← exp(scale·(s − max))`, where each row's running maximum `maxes[i]` (−∞ before the
-/// first chunk) and sum `sums[i]` carry over from the earlier chunks (the caller divides by
-/// the sum at the end, on the smaller attention output). On return `factors[i]` is what the row's output accumulated so
-/// far must be multiplied by (`exp(scale·(old max − new max))`, 0 before the first chunk).
+/// first chunk) and sum `sums[i]` carry over from the earlier chunks (the caller divides
+/// by the sum at the end, on the smaller attention output). On return `factors[i]` is what
+/// the row's output accumulated so far must be multiplied by
+/// (`exp(scale·(old max − new max))`, 0 before the first chunk).
 fn softmax_chunk(
     scores: &mut [f32],
     rows: usize,
@@ -515,6 +516,8 @@ fn softmax_chunk(
     run: &mut Running,
 ) {
     assert!(rows == 0 || (ld >= n && (rows - 1) * ld + n <= scores.len()));
+    // exp(scale·(s − m)) = 2^(s·scale₂ − m·scale₂) with scale₂ = scale·log₂e
+    let scale2 = scale * LOG2E;
     for i in 0..rows {
         let row = &mut scores[i * ld..i * ld + n];
         let old = run.maxes[i];
@@ -524,8 +527,6 @@ fn softmax_chunk(
         } else {
             exp_f32((old - m) * scale)
         };
-        // exp(scale·(s − m)) = 2^(s·scale₂ − m·scale₂) with scale₂ = scale·log₂e
-        let scale2 = scale * LOG2E;
         let chunk_sum = pow2_row(row, scale2, -m * scale2);
         run.sums[i] = run.sums[i] * factor + chunk_sum;
         run.maxes[i] = m;

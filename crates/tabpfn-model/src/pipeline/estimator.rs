@@ -15,7 +15,7 @@ use crate::cache::TrainCache;
 use crate::error::{input_err, Result};
 use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer, Table};
 
-/// Layer-stack state (bytes) of the members that [`Runner::members_logits`] runs at once:
+/// Layer-stack state (bytes) of the members that [`Runner::member_groups`] puts in one group:
 /// five members of (1000 + 1000) rows × 30 features at E = 192. Beyond it a layer's steps
 /// are long enough that their barriers cost little, and memory matters more.
 pub(crate) const MEMBER_GROUP_BYTES: usize = 256 << 20;
