@@ -25,6 +25,11 @@ cd python
 "../$PY" gen_weights.py
 "../$PY" gen_pipeline.py
 "../$PY" gen_datasets.py   # also rewrites examples/*.csv
+# fixtures/rng (torch's CUDA draws) needs a CUDA GPU: kept, or rebuilt there with
+# `python gen_cuda_randn.py --out ../fixtures/rng/cuda_randn.npz`
+if "../$PY" -c "import torch,sys;sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
+  "../$PY" gen_cuda_randn.py --out ../fixtures/rng/cuda_randn.npz
+fi
 cd ..
 echo "fixtures: $(du -sh fixtures | cut -f1) in $(find fixtures -type f | wc -l) files"
 echo "regen-fixtures took $(( $(date +%s) - start )) s"

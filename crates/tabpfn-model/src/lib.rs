@@ -42,4 +42,5 @@ pub use bar_distribution::BarDistribution;
 pub use cache::TrainCache;
 pub use config::{ModelConfig, Task};
 pub use error::{ModelError, Result};
+pub use rng::TorchRng;
 pub use transformer::{ForwardOptions, Kernels, Logits, PerFeatureTransformer, Table};
