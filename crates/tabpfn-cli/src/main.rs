@@ -53,30 +53,7 @@ enum Command {
     /// Input: `x` [R, C] (train rows first), `y` [N] (train targets). Output: `logits`
     /// [R - N, n_out]; a regressor also writes `mean`, `median`, `mode` [R - N] in the
     /// model's (z-scored) target space. Format: docs/forward-format.md.
-    Forward {
-        /// Model file: official .ckpt or converted .safetensors.
-        #[arg(long)]
-        model: PathBuf,
-        /// Input .npz with `x` and `y`.
-        #[arg(long)]
-        input: PathBuf,
-        /// Output .npz (written atomically).
-        #[arg(long)]
-        output: PathBuf,
-        /// Soft outlier clipping at this many standard deviations, as the classifier
-        /// estimator sets (12). Default: off, as the loaded model.
-        #[arg(long)]
-        remove_outliers_std: Option<f32>,
-        /// How test rows see the train rows.
-        #[arg(long, value_enum, default_value = "full")]
-        mode: Mode,
-        /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// Run the forward pass this many times (the wall times go to stderr).
-        #[arg(long, default_value_t = 1)]
-        repeat: usize,
-    },
+    Forward(ForwardArgs),
     /// Convert a torch checkpoint (.ckpt) to safetensors in tabpfn's layout.
     Convert {
         /// Input checkpoint (.ckpt or .safetensors).
@@ -94,6 +71,34 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct ForwardArgs {
+    /// Model file: official .ckpt or converted .safetensors.
+    #[arg(long)]
+    model: PathBuf,
+    /// Input .npz with `x` and `y`.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output .npz (written atomically).
+    #[arg(long)]
+    output: PathBuf,
+    /// Soft outlier clipping at this many standard deviations, as the classifier
+    /// estimator sets (12). Default: off, as the loaded model.
+    #[arg(long)]
+    remove_outliers_std: Option<f32>,
+    /// How test rows see the train rows.
+    #[arg(long, value_enum, default_value = "full")]
+    mode: Mode,
+    /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Run the forward pass this many times (the wall times go to stderr).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    #[command(flatten)]
+    reference: device::ReferenceArgs,
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,38 +112,24 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Predict(args) => predict::run(*args),
-        Command::Forward {
-            model,
-            input,
-            output,
-            remove_outliers_std,
-            mode,
-            device,
-            repeat,
-        } => forward(
-            model,
-            input,
-            output,
-            remove_outliers_std,
-            mode,
-            &device,
-            repeat,
-        ),
+        Command::Forward(args) => forward(args),
         Command::Convert { input, output } => convert(input, output),
         Command::Info { model, json } => info(model, json),
     }
 }
 
-fn forward(
-    model: PathBuf,
-    input: PathBuf,
-    output: PathBuf,
-    remove_outliers_std: Option<f32>,
-    mode: Mode,
-    device: &str,
-    repeat: usize,
-) -> Result<()> {
-    let device = device::parse(device)?;
+fn forward(args: ForwardArgs) -> Result<()> {
+    let ForwardArgs {
+        model,
+        input,
+        output,
+        remove_outliers_std,
+        mode,
+        device,
+        repeat,
+        reference,
+    } = args;
+    let device = device::parse(&device)?;
     if let Some(s) = remove_outliers_std {
         if s.is_nan() || s <= 0.0 {
             bail!("--remove-outliers-std must be > 0 (got {s})");
@@ -176,7 +167,8 @@ fn forward(
     let y: Vec<f32> = y.iter().copied().collect();
 
     let net = PerFeatureTransformer::load(&model, &device)
-        .with_context(|| format!("loading {}", model.display()))?;
+        .with_context(|| format!("loading {}", model.display()))?
+        .with_torch_rng(reference.torch_rng());
     let opts = ForwardOptions {
         remove_outliers_std,
         query_chunk: None,

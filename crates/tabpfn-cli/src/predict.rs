@@ -98,6 +98,8 @@ pub struct PredictArgs {
     /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    #[command(flatten)]
+    pub reference: crate::device::ReferenceArgs,
     /// Lift the 500-feature and 10 000-row limits TabPFN v2 was pretrained within.
     #[arg(long)]
     pub ignore_limits: bool,
@@ -354,7 +356,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     }
     let device = crate::device::parse(&a.device)?;
     let (model, model_path) = load_model(a.model.as_deref(), &device, a.quiet)?;
-    let model = Arc::new(model);
+    let model = Arc::new(model.with_torch_rng(a.reference.torch_rng()));
     let task = model.task();
     if a.model.is_none() && a.task == Some(TaskArg::Regression) {
         bail!("the built-in demo model is a classifier; pass --model with a TabPFN v2 regressor checkpoint");

@@ -1,6 +1,6 @@
 //! The real binary on fixture models: forward parity, convert, info, and bad input.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use ndarray::ArrayD;
@@ -80,6 +80,46 @@ fn forward_matches_reference_on_a_fixture() {
             }
         }
     }
+}
+
+/// `--torch-rng cuda` swaps the positional embeddings for CUDA's draws (checked against an
+/// H100's in `tabpfn_model::rng`): the outputs move away from the CPU reference by far more
+/// than float noise, and a zero grid limit is refused.
+#[test]
+fn torch_rng_cuda_reproduces_another_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = fixture("model/default_clf.npz");
+    let run = |rng: &str, out: &Path| {
+        cli()
+            .args(["forward", "--model"])
+            .arg(fixture("model/default2_clf.ckpt"))
+            .arg("--input")
+            .arg(&case)
+            .arg("--output")
+            .arg(out)
+            .args(["--remove-outliers-std", "12", "--torch-rng", rng])
+            .assert()
+            .success();
+        read(out, "logits")
+    };
+    let cpu = run("cpu", &dir.path().join("cpu.npz"));
+    let cuda = run("cuda", &dir.path().join("cuda.npz"));
+    let reference = read(&case, "logits");
+    assert!(max_diff(&cpu, &reference) <= 1e-5);
+    let moved = max_diff(&cuda, &reference);
+    println!("--torch-rng cuda vs the CPU reference: max |Δ| logits = {moved:.3e}");
+    assert!(moved > 1e-2, "{moved}");
+    cli()
+        .args(["forward", "--model"])
+        .arg(fixture("model/default2_clf.ckpt"))
+        .arg("--input")
+        .arg(&case)
+        .arg("--output")
+        .arg(dir.path().join("x.npz"))
+        .args(["--torch-rng", "cuda", "--cuda-grid-limit", "0"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--cuda-grid-limit"));
 }
 
 #[test]

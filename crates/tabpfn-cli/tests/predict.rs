@@ -166,6 +166,20 @@ fn saved_fit_predicts_the_same_without_the_training_csv() {
         .stdout
         .clone();
     assert_eq!(a, b);
+    // the caches hold CPU-generator embeddings: loading them for a CUDA-generator run is
+    // refused instead of mixing the two
+    cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--load-fit")
+        .arg(&fit)
+        .arg("--test")
+        .arg(example("iris_test.csv"))
+        .args(["--id-column", "id", "-q", "--torch-rng", "cuda"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--torch-rng"));
 }
 
 /// Runs predict on a tiny train/test pair and expects failure with `needle` in stderr and

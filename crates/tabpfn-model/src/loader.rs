@@ -185,6 +185,7 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
         device: device.clone(),
         host,
         kernels: Default::default(),
+        torch_rng: Default::default(),
         config: cfg,
     })
 }

@@ -19,7 +19,7 @@ use crate::decoder::Decoder;
 use crate::error::{input_err, Result};
 use crate::layer::{ItemsKv, PerFeatureEncoderLayer};
 use crate::nn::{to_vec, try_to_vec, Linear};
-use crate::rng::torch_randn_f32;
+use crate::rng::TorchRng;
 use crate::x_encoder::{self, EncodedX, XEncoderOptions};
 use crate::y_encoder;
 
@@ -107,6 +107,8 @@ pub struct PerFeatureTransformer {
     /// The layer weights as host buffers for the CPU kernels (CPU device only).
     pub(crate) host: Option<Arc<HostStack>>,
     pub(crate) kernels: Kernels,
+    /// Whose `torch.randn` the feature positional embeddings reproduce.
+    pub(crate) torch_rng: TorchRng,
 }
 
 impl PerFeatureTransformer {
@@ -139,6 +141,20 @@ impl PerFeatureTransformer {
         self.kernels
     }
 
+    /// Reproduces the reference as run on a torch CPU (default) or CUDA device: the
+    /// reference draws its feature positional embeddings from that device's generator, so
+    /// its predictions differ between the two (see [`TorchRng`]). Any Burn device can
+    /// reproduce either.
+    pub fn with_torch_rng(mut self, rng: TorchRng) -> Self {
+        self.torch_rng = rng;
+        self
+    }
+
+    /// The generator the positional embeddings reproduce.
+    pub fn torch_rng(&self) -> TorchRng {
+        self.torch_rng
+    }
+
     /// The encoder layers (Burn modules).
     pub fn layers(&self) -> &[PerFeatureEncoderLayer] {
         &self.layers
@@ -166,7 +182,7 @@ impl PerFeatureTransformer {
         let e = self.config.emsize;
         match &self.pos_proj {
             Some(proj) => {
-                let table = torch_randn_f32(self.config.seed, g * (e / 4));
+                let table = self.torch_rng.randn(self.config.seed, g * (e / 4));
                 let table =
                     Tensor::<2>::from_data(TensorData::new(table, [g, e / 4]), &self.device);
                 proj.forward(table)
