@@ -1,8 +1,9 @@
-"""Times the reference (tabpfn 2.2.1, torch CPU): the bare network and the estimator.
+"""Times the reference (tabpfn 2.2.1, torch CPU or CUDA): the bare network and the estimator.
 
   bench_forward.py make --out DIR        12-layer random classifier + input tables
-  bench_forward.py time --ckpt C --input I --threads T --repeat R
-  bench_forward.py e2e  --ckpt C --input E --threads T --repeat R
+  bench_forward.py time --ckpt C --input I --threads T --repeat R [--device D] [--save OUT]
+  bench_forward.py e2e  --ckpt C --input E --threads T --repeat R [--device D] [--save OUT]
+                        [--precision auto|float32]
 
 `time`: the bare network's forward pass on inputs with the reference preprocessing's
 widened feature count (2.5·d + 1 columns), without memory-saving chunking.
@@ -48,7 +49,8 @@ def make(out: Path) -> None:
                  keep_float64=True)
 
 
-def time_it(ckpt: Path, inp: Path, threads: int, repeat: int, device: str = "cpu") -> None:
+def time_it(ckpt: Path, inp: Path, threads: int, repeat: int, device: str = "cpu",
+            save: Path | None = None) -> None:
     from tabpfn.model_loading import load_model
 
     torch.set_num_threads(threads)
@@ -63,15 +65,18 @@ def time_it(ckpt: Path, inp: Path, threads: int, repeat: int, device: str = "cpu
         for _ in range(repeat):
             sync()
             t = time.perf_counter()
-            model(x, y)
+            out = model(x, y)
             sync()
             times.append(time.perf_counter() - t)
+    if save is not None:
+        np.savez(save, logits=out[:, 0, :].float().cpu().numpy())
     where = f"{threads} threads" if device == "cpu" else f"{device}, torch {torch.__version__}"
     print(f"python forward: min {min(times):.3f} s, median {statistics.median(times):.3f} s "
           f"over {repeat} runs ({where})")
 
 
-def e2e(ckpt: Path, inp: Path, threads: int, repeat: int) -> None:
+def e2e(ckpt: Path, inp: Path, threads: int, repeat: int, device: str = "cpu",
+        save: Path | None = None, precision: str = "auto") -> None:
     from tabpfn import TabPFNClassifier
 
     torch.set_num_threads(threads)
@@ -79,12 +84,19 @@ def e2e(ckpt: Path, inp: Path, threads: int, repeat: int) -> None:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        clf = TabPFNClassifier(model_path=str(ckpt), device="cpu", random_state=0,
-                               ignore_pretraining_limits=True)
-        clf.fit(d["x_train"], d["y_train"].astype(np.int64)).predict_proba(d["x_test"])
+        # "auto" is the package default: float16 autocast on CUDA, float32 on CPU
+        clf = TabPFNClassifier(model_path=str(ckpt), device=device, random_state=0,
+                               ignore_pretraining_limits=True,
+                               inference_precision=torch.float32 if precision == "float32"
+                               else precision)
+        proba = clf.fit(d["x_train"], d["y_train"].astype(np.int64)).predict_proba(d["x_test"])
         times.append(time.perf_counter() - t)
+    if save is not None:
+        np.savez(save, logits=np.asarray(proba, dtype=np.float32))
+    where = f"{threads} threads" if device == "cpu" else f"{device}, torch {torch.__version__}"
+    where += f", inference_precision={precision}"
     print(f"python e2e: min {min(times):.3f} s, median {statistics.median(times):.3f} s "
-          f"over {repeat} runs ({threads} threads)")
+          f"over {repeat} runs ({where})")
 
 
 if __name__ == "__main__":
@@ -98,15 +110,19 @@ if __name__ == "__main__":
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--device", default="cpu")
+    b.add_argument("--save", type=Path, help="write the last run's logits [test, classes] here")
     c = sub.add_parser("e2e")
     c.add_argument("--ckpt", type=Path, required=True)
     c.add_argument("--input", type=Path, required=True)
     c.add_argument("--threads", type=int, default=2)
     c.add_argument("--repeat", type=int, default=3)
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--save", type=Path, help="write the last run's probabilities here")
+    c.add_argument("--precision", choices=["auto", "float32"], default="auto")
     args = ap.parse_args()
     if args.cmd == "make":
         make(args.out)
     elif args.cmd == "e2e":
-        e2e(args.ckpt, args.input, args.threads, args.repeat)
+        e2e(args.ckpt, args.input, args.threads, args.repeat, args.device, args.save, args.precision)
     else:
-        time_it(args.ckpt, args.input, args.threads, args.repeat, args.device)
+        time_it(args.ckpt, args.input, args.threads, args.repeat, args.device, args.save)

@@ -2,9 +2,11 @@
 //! PyTorch side). Each prints one line: `min X s, median Y s over R runs` (+ extras).
 //!
 //! ```text
-//! cargo run --release -p tabpfn-model --example bench -- e2e MODEL CASE.npz REPEAT
+//! cargo run --release -p tabpfn-model --example bench -- e2e MODEL CASE.npz REPEAT [OUT.npz]
 //!     fit + predict_proba of the default 8-member TabPFNClassifier; CASE.npz holds
-//!     x_train [n, d], y_train [n], x_test [m, d] (float64)
+//!     x_train [n, d], y_train [n], x_test [m, d] (float64); OUT.npz gets the last run's
+//!     probabilities [m, classes] as `logits` (so `python/compare.py` reads it);
+//!     TABPFN_TORCH_RNG=cuda reproduces the reference run on CUDA (`TorchRng::CUDA_H100`)
 //! cargo run --release -p tabpfn-model --example bench -- cache MODEL N_TRAIN COLS REPEAT
 //!     predict one row from a fit_with_cache cache vs a full forward over N_TRAIN + 1 rows
 //! cargo run --release -p tabpfn-model --example bench -- sgemm
@@ -18,13 +20,13 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ndarray::{ArrayD, Axis};
-use ndarray_npy::NpzReader;
+use ndarray::{Array2, ArrayD, Axis};
+use ndarray_npy::{NpzReader, NpzWriter};
 use tabpfn_attention::kernels::{
     attend, attend_packed, matmul, MatMut, MatRef, PackedKv, Scratch, Threads,
 };
 use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
-use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table};
+use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table, TorchRng};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -55,9 +57,14 @@ fn frame(x: &ArrayD<f64>) -> Res<DataFrame> {
     Ok(DataFrame::new(cols)?)
 }
 
-fn e2e(model: &str, case: &str, repeat: usize) -> Res<()> {
+fn e2e(model: &str, case: &str, repeat: usize, save: Option<&str>) -> Res<()> {
     let device = tabpfn_model::device::from_env()?;
-    let model = Arc::new(PerFeatureTransformer::load(model, &device)?);
+    let rng = match std::env::var("TABPFN_TORCH_RNG").as_deref() {
+        Ok("cuda") => TorchRng::CUDA_H100,
+        Ok("cpu") | Err(_) => TorchRng::Cpu,
+        Ok(other) => return Err(format!("TABPFN_TORCH_RNG={other}: expected cpu or cuda").into()),
+    };
+    let model = Arc::new(PerFeatureTransformer::load(model, &device)?.with_torch_rng(rng));
     let mut npz = NpzReader::new(File::open(case)?)?;
     let x_train: ArrayD<f64> = npz.by_name("x_train")?;
     let y_train: ArrayD<f64> = npz.by_name("y_train")?;
@@ -69,8 +76,20 @@ fn e2e(model: &str, case: &str, repeat: usize) -> Res<()> {
         ..EstimatorConfig::default()
     };
     let clf = TabPFNClassifier::new(model, config)?;
-    let (min, med) = time(repeat, || Ok(clf.fit(&train, &y)?.predict_proba(&test)?))?;
+    let mut proba = None;
+    let (min, med) = time(repeat, || {
+        proba = Some(clf.fit(&train, &y)?.predict_proba(&test)?);
+        Ok(())
+    })?;
     println!("rust e2e: min {min:.3} s, median {med:.3} s over {repeat} runs");
+    if let (Some(path), Some(p)) = (save, proba) {
+        let mut npz = NpzWriter::new(File::create(path)?);
+        npz.add_array(
+            "logits",
+            &Array2::from_shape_vec((p.rows, p.classes), p.data)?,
+        )?;
+        npz.finish()?;
+    }
     Ok(())
 }
 
@@ -177,12 +196,14 @@ fn main() -> Res<()> {
             .parse()?)
     };
     match args.first().map(String::as_str) {
-        Some("e2e") if args.len() == 4 => e2e(&args[1], &args[2], num(3)?),
+        Some("e2e") if (4..=5).contains(&args.len()) => {
+            e2e(&args[1], &args[2], num(3)?, args.get(4).map(String::as_str))
+        }
         Some("cache") if args.len() == 5 => cache(&args[1], num(2)?, num(3)?, num(4)?),
         Some("sgemm") => sgemm(),
         Some("attend") if args.len() == 3 => attend_head(num(1)?, num(2)?),
         _ => {
-            Err("usage: bench e2e MODEL CASE.npz REPEAT | cache MODEL N COLS REPEAT | sgemm | attend S N".into())
+            Err("usage: bench e2e MODEL CASE.npz REPEAT [OUT.npz] | cache MODEL N COLS REPEAT | sgemm | attend S N".into())
         }
     }
 }
