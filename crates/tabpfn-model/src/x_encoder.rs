@@ -1,6 +1,6 @@
 //! The x-encoder's data-dependent steps (reference `SequentialEncoder` steps 0–4), run on
 //! the host because they are cheap and full of per-column decisions. The learned linear
-//! projection (step 5) runs on the device in [`crate::encoders`].
+//! projection (step 5) is `x_proj` of [`crate::PerFeatureTransformer`], on the device.
 //!
 //! Each feature group ("slot") of `F` consecutive columns is encoded independently:
 //! 0. RemoveEmptyFeatures: columns whose rows all equal row 0 (exact float equality, NaN
