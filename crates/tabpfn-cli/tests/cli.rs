@@ -89,17 +89,20 @@ fn forward_matches_reference_on_a_fixture() {
 fn torch_rng_cuda_reproduces_another_run() {
     let dir = tempfile::tempdir().unwrap();
     let case = fixture("model/default_clf.npz");
-    let run = |rng: &str, out: &Path| {
-        cli()
-            .args(["forward", "--model"])
+    let forward = |out: &Path, extra: &[&str]| {
+        let mut c = cli();
+        c.args(["forward", "--model"])
             .arg(fixture("model/default2_clf.ckpt"))
             .arg("--input")
             .arg(&case)
             .arg("--output")
             .arg(out)
-            .args(["--remove-outliers-std", "12", "--torch-rng", rng])
-            .assert()
-            .success();
+            .args(["--remove-outliers-std", "12"])
+            .args(extra);
+        c
+    };
+    let run = |rng: &str, out: &Path| {
+        forward(out, &["--torch-rng", rng]).assert().success();
         read(out, "logits")
     };
     let cpu = run("cpu", &dir.path().join("cpu.npz"));
@@ -109,17 +112,13 @@ fn torch_rng_cuda_reproduces_another_run() {
     let moved = max_diff(&cuda, &reference);
     println!("--torch-rng cuda vs the CPU reference: max |Δ| logits = {moved:.3e}");
     assert!(moved > 1e-2, "{moved}");
-    cli()
-        .args(["forward", "--model"])
-        .arg(fixture("model/default2_clf.ckpt"))
-        .arg("--input")
-        .arg(&case)
-        .arg("--output")
-        .arg(dir.path().join("x.npz"))
-        .args(["--torch-rng", "cuda", "--cuda-grid-limit", "0"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("--cuda-grid-limit"));
+    forward(
+        &dir.path().join("x.npz"),
+        &["--torch-rng", "cuda", "--cuda-grid-limit", "0"],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("--cuda-grid-limit"));
 }
 
 #[test]

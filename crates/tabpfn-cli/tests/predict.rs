@@ -151,32 +151,24 @@ fn saved_fit_predicts_the_same_without_the_training_csv() {
         .get_output()
         .stdout
         .clone();
-    let b = cli()
-        .arg("predict")
-        .arg("--model")
-        .arg(clf_model())
-        .arg("--load-fit")
-        .arg(&fit)
-        .arg("--test")
-        .arg(example("iris_test.csv"))
-        .args(["--id-column", "id", "-q"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let load = |extra: &[&str]| {
+        let mut c = cli();
+        c.arg("predict")
+            .arg("--model")
+            .arg(clf_model())
+            .arg("--load-fit")
+            .arg(&fit)
+            .arg("--test")
+            .arg(example("iris_test.csv"))
+            .args(["--id-column", "id", "-q"])
+            .args(extra);
+        c
+    };
+    let b = load(&[]).assert().success().get_output().stdout.clone();
     assert_eq!(a, b);
     // the caches hold CPU-generator embeddings: loading them for a CUDA-generator run is
     // refused instead of mixing the two
-    cli()
-        .arg("predict")
-        .arg("--model")
-        .arg(clf_model())
-        .arg("--load-fit")
-        .arg(&fit)
-        .arg("--test")
-        .arg(example("iris_test.csv"))
-        .args(["--id-column", "id", "-q", "--torch-rng", "cuda"])
+    load(&["--torch-rng", "cuda"])
         .assert()
         .failure()
         .stderr(predicate::str::contains("--torch-rng"));
