@@ -68,7 +68,7 @@ impl Mt19937 {
 }
 
 /// Which torch generator the feature positional embeddings reproduce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum TorchRng {
     /// `torch.randn` on CPU (MT19937): what the reference computes with `device="cpu"`.
     #[default]
@@ -115,35 +115,31 @@ impl std::fmt::Display for TorchRng {
 /// fast `logf`/`sincosf` are not bit-reproducible on a CPU: values agree to ~3e-6 absolute
 /// (measured against an H100's draws in the unit test's fixture).
 pub fn cuda_randn_f32(seed: u64, numel: usize, grid_limit: u32) -> Vec<f32> {
-    if numel == 0 {
-        return Vec::new();
-    }
     let blocks = numel.div_ceil(256).min(grid_limit.max(1) as usize);
     let stride = 256 * blocks;
     let key = [seed as u32, (seed >> 32) as u32];
     let mut out = vec![0.0f32; numel];
     for t in 0..stride {
         // round r of the grid-stride loop: the thread's (r+1)-th counter block
-        let mut r = 0u64;
-        while t + (4 * r as usize) * stride < numel {
-            let x = philox4x32_10(
-                [
-                    r as u32,
-                    (r >> 32) as u32,
-                    t as u32,
-                    (t as u64 >> 32) as u32,
-                ],
-                key,
-            );
+        for r in 0u64.. {
+            let base = t + 4 * r as usize * stride;
+            if base >= numel {
+                break;
+            }
+            let ctr = [
+                r as u32,
+                (r >> 32) as u32,
+                t as u32,
+                (t as u64 >> 32) as u32,
+            ];
+            let x = philox4x32_10(ctr, key);
             let (a, b) = box_muller(x[0], x[1]);
             let (c, d) = box_muller(x[2], x[3]);
-            let base = t + (4 * r as usize) * stride;
             for (i, v) in [a, b, c, d].into_iter().enumerate() {
                 if let Some(o) = out.get_mut(base + i * stride) {
                     *o = v;
                 }
             }
-            r += 1;
         }
     }
     out

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::cache::{write_safetensors, Raw, TrainCache};
 use crate::error::{ModelError, Result};
+use crate::rng::TorchRng;
 use crate::transformer::PerFeatureTransformer;
 
 const FORMAT: &str = "tabpfn-rs.fit.v1";
@@ -27,10 +28,10 @@ pub(crate) struct FitHeader<S> {
     pub state: S,
     /// One cache header per member (fit_with_cache), else empty.
     pub caches: Vec<String>,
-    /// The generator of the positional embeddings baked into the caches (`TorchRng`'s
-    /// display form; absent in files from before it existed: the CPU one).
+    /// The generator of the positional embeddings baked into the caches (absent in files
+    /// from before it existed: the CPU one).
     #[serde(default)]
-    pub torch_rng: Option<String>,
+    pub torch_rng: TorchRng,
 }
 
 fn bad(path: &Path, m: impl std::fmt::Display) -> ModelError {
@@ -70,7 +71,7 @@ pub(crate) fn save<S: Serialize>(
         model_config: serde_json::to_value(model.config()).map_err(|e| bad(path, e))?,
         state,
         caches: cache_headers,
-        torch_rng: Some(model.torch_rng().to_string()),
+        torch_rng: model.torch_rng(),
     };
     let meta: HashMap<String, String> = [(
         KEY.to_string(),
@@ -130,13 +131,13 @@ pub(crate) fn load<S: for<'de> Deserialize<'de>>(
             "was fitted with a model of a different configuration than the one loaded",
         ));
     }
-    let saved_rng = header.torch_rng.as_deref().unwrap_or("cpu");
-    if !header.caches.is_empty() && saved_rng != model.torch_rng().to_string() {
+    if !header.caches.is_empty() && header.torch_rng != model.torch_rng() {
         return Err(bad(
             path,
             format!(
-                "its K/V caches hold the positional embeddings of torch's {saved_rng} \
-                 generator, but the model reproduces the {} one (--torch-rng)",
+                "its K/V caches hold the positional embeddings of torch's {} generator, but \
+                 the model reproduces the {} one (--torch-rng)",
+                header.torch_rng,
                 model.torch_rng()
             ),
         ));
