@@ -24,19 +24,21 @@ TAG=${TAG:-$DEV}
 mkdir -p "$OUT"
 status=0
 torch() { [ "${TORCH:-1}" = 1 ] && "$PY" python/bench_forward.py "$@"; }
-[ "${PARITY:-1}" = 1 ] && echo "== parity on $DEV vs the reference fixtures (tolerance 1e-5)"
-[ "${PARITY:-1}" = 1 ] && for case in $("$PY" -c "import json;print(' '.join(json.load(open('$F/cases.json'))))"); do
-  meta() { "$PY" -c "import json;v=json.load(open('$F/cases.json'))['$case']['$1'];print('' if v is None else v)"; }
-  model=$(meta model); std=$(meta outlier_std); cache=$(meta cache)
-  modes="full"; [ "$cache" = "True" ] && modes="full cache"
-  for mode in $modes; do
-    args=(--model "$F/$model.ckpt" --input "$F/$case.npz" --output "$OUT/$case.$mode.npz" --mode "$mode" --device "$DEV")
-    [ -n "$std" ] && args+=(--remove-outliers-std "$std")
-    echo "$case ($model, $mode):"
-    "$CLI" forward "${args[@]}" >/dev/null 2>"$OUT/err" || { cat "$OUT/err"; status=1; continue; }
-    "$PY" python/compare.py "$OUT/$case.$mode.npz" "$F/$case.npz" "$mode" 1e-5 || status=1
+if [ "${PARITY:-1}" = 1 ]; then
+  echo "== parity on $DEV vs the reference fixtures (tolerance 1e-5)"
+  for case in $("$PY" -c "import json;print(' '.join(json.load(open('$F/cases.json'))))"); do
+    meta() { "$PY" -c "import json;v=json.load(open('$F/cases.json'))['$case']['$1'];print('' if v is None else v)"; }
+    model=$(meta model); std=$(meta outlier_std); cache=$(meta cache)
+    modes="full"; [ "$cache" = "True" ] && modes="full cache"
+    for mode in $modes; do
+      args=(--model "$F/$model.ckpt" --input "$F/$case.npz" --output "$OUT/$case.$mode.npz" --mode "$mode" --device "$DEV")
+      [ -n "$std" ] && args+=(--remove-outliers-std "$std")
+      echo "$case ($model, $mode):"
+      "$CLI" forward "${args[@]}" >/dev/null 2>"$OUT/err" || { cat "$OUT/err"; status=1; continue; }
+      "$PY" python/compare.py "$OUT/$case.$mode.npz" "$F/$case.npz" "$mode" 1e-5 || status=1
+    done
   done
-done
+fi
 for s in "$@"; do
   echo "== bare forward on the GPU, (train, test, features) = (${s//_/, })"
   torch time --ckpt target/bench/full_clf.ckpt --input "target/bench/case_$s.npz" --repeat 3 --device cuda --save "$OUT/torch_$s.npz"
@@ -56,7 +58,9 @@ if [ -n "${BENCH:-}" ]; then
     TABPFN_TORCH_RNG=cuda TABPFN_DEVICE=$DEV "$BENCH" e2e target/bench/full_clf.ckpt "target/bench/e2e_$s.npz" 3 "$OUT/e2e_${TAG}_$s.npz" || status=1
     [ -f "$OUT/e2e_${TAG}_$s.npz" ] && [ -f "$OUT/torch_e2e_$s.npz" ] && "$PY" python/compare.py "$OUT/e2e_${TAG}_$s.npz" "$OUT/torch_e2e_$s.npz" full 1 | sed 's/logits/proba/; s/^/  rust vs torch cuda:/'
   done
-  [ "${CACHE:-1}" = 1 ] && echo "== predict one row from a 5000-row cache vs the full forward"
-  [ "${CACHE:-1}" = 1 ] && { TABPFN_DEVICE=$DEV "$BENCH" cache target/bench/full_clf.ckpt 5000 51 3 || status=1; }
+  if [ "${CACHE:-1}" = 1 ]; then
+    echo "== predict one row from a 5000-row cache vs the full forward"
+    TABPFN_DEVICE=$DEV "$BENCH" cache target/bench/full_clf.ckpt 5000 51 3 || status=1
+  fi
 fi
 exit $status
