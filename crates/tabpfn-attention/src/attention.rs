@@ -116,14 +116,6 @@ pub struct HostWeights {
     pub w_out: Vec<f32>,
 }
 
-fn host<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.clone()
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap_or_default()
-}
-
 /// `[heads, d, E]` (the checkpoint's contraction-last layout) → `[E, heads·d]`.
 fn to_in_out(w: Tensor<3>) -> Tensor<2> {
     let [h, d, e] = w.dims();
@@ -220,14 +212,14 @@ impl MultiHeadAttention {
         &self.config
     }
 
-    /// The weights as host matrices (see [`HostWeights`]), e.g. for [`crate::kernels`].
-    pub fn host_weights(&self) -> HostWeights {
-        HostWeights {
-            w_q: host(&self.w_q),
-            w_k: host(&self.w_k),
-            w_v: host(&self.w_v),
-            w_out: host(&self.w_out),
-        }
+    /// The weights as host matrices (see [`HostWeights`]), for [`crate::cpu`].
+    pub fn host_weights(&self) -> Result<HostWeights> {
+        Ok(HostWeights {
+            w_q: crate::read_back(self.w_q.clone(), "w_q")?,
+            w_k: crate::read_back(self.w_k.clone(), "w_k")?,
+            w_v: crate::read_back(self.w_v.clone(), "w_v")?,
+            w_out: crate::read_back(self.w_out.clone(), "w_out")?,
+        })
     }
 
     /// The softmax scale (`1/√d_k` unless the config sets one).
@@ -284,14 +276,16 @@ impl MultiHeadAttention {
         let [b, s, _] = x.dims();
         check_shape(
             "kv_cache.k",
-            &kv.k.dims(),
+            &kv.dims(),
             &[Some(b), None, None, Some(c.d_k)],
         )?;
-        check_shape(
-            "kv_cache.v",
-            &kv.v.dims(),
-            &[Some(b), Some(kv.heads()), Some(kv.len()), Some(c.d_v)],
-        )?;
+        if kv.d_v() != c.d_v {
+            return Err(AttentionError::Shape {
+                tensor: "kv_cache.v".into(),
+                expected: format!("head size {}", c.d_v),
+                found: vec![kv.d_v()],
+            });
+        }
         let hc = kv.heads();
         if hc == 0 || !c.nhead.is_multiple_of(hc) {
             return Err(AttentionError::Config(format!(
@@ -306,25 +300,26 @@ impl MultiHeadAttention {
         }
         let query_chunk =
             query_chunk.or_else(|| auto_query_chunk(b, c.nhead, s, kv.len(), SCORE_BUDGET_BYTES));
+        let (k, v) = kv.tensors(&x.device());
         match query_chunk {
             Some(n) if n > 0 && n < s => {
                 let mut outs = Vec::with_capacity(s.div_ceil(n));
                 let mut start = 0;
                 while start < s {
                     let len = n.min(s - start);
-                    outs.push(self.attend_once(x.clone().narrow(1, start, len), kv));
+                    outs.push(self.attend_once(x.clone().narrow(1, start, len), &k, &v));
                     start += len;
                 }
                 Ok(Tensor::cat(outs, 1))
             }
-            _ => Ok(self.attend_once(x, kv)),
+            _ => Ok(self.attend_once(x, &k, &v)),
         }
     }
 
-    fn attend_once(&self, x: Tensor<3>, kv: &KvCache) -> Tensor<3> {
+    fn attend_once(&self, x: Tensor<3>, k: &Tensor<4>, v: &Tensor<4>) -> Tensor<3> {
         let c = &self.config;
         let [b, s, _] = x.dims();
-        let hc = kv.heads();
+        let hc = k.dims()[1];
         let share = c.nhead / hc;
         // Query heads that share a K/V head are folded into the query sequence, so the
         // shared K/V is never repeated in memory: [B, S, Hc, share, Dk] → [B, Hc, S·share, Dk].
@@ -337,7 +332,7 @@ impl MultiHeadAttention {
             softcap: None,
             is_causal: false,
         };
-        let o = attention(q, kv.k.clone(), kv.v.clone(), None, None, options);
+        let o = attention(q, k.clone(), v.clone(), None, None, options);
         let o = o
             .reshape([b, hc, s, share, c.d_v])
             .permute([0, 2, 1, 3, 4])

@@ -13,4 +13,7 @@ pub enum AttentionError {
     /// The configuration or the combination of weights is not one the reference allows.
     #[error("invalid attention configuration: {0}")]
     Config(String),
+    /// A computation failed on the device (or its result could not be read back).
+    #[error("{0}")]
+    Device(String),
 }

@@ -13,22 +13,29 @@
 //! * the KV cache as an explicit value ([`KvCache`]): built by [`MultiHeadAttention::project_kv`],
 //!   consumed by [`MultiHeadAttention::attend`];
 //! * query streaming in chunks, which gives the same result as one pass;
-//! * [`kernels`]: hand-written CPU kernels (strided `gemm` products, vectorised softmax,
-//!   fused block attention) that the model's CPU path runs instead of the Burn ops.
+//! * [`cpu`]: the same attention on host buffers through the hand-written kernels of
+//!   `tabpfn-kernels` (what the model runs on the CPU device), with the test rows' heads
+//!   stacked on head 0's shared K/V.
+//!
+//! Crate graph: `tabpfn-kernels` → this crate → `tabpfn-model`. The Burn path is the tested
+//! reference of the CPU path (tests/cpu_path.rs).
 //!
 //! Dropout is part of the configuration (checkpoints carry it) but never applied: this crate
 //! is inference only.
 
 mod attention;
 mod cache;
+pub mod cpu;
 mod error;
-pub mod kernels;
+
+use burn::tensor::Tensor;
 
 pub use attention::{
     auto_query_chunk, AttentionConfig, AttentionWeights, HostWeights, KvHeads, MultiHeadAttention,
     SCORE_BUDGET_BYTES,
 };
-pub use cache::KvCache;
+pub use cache::{HostKv, KvCache};
+pub use cpu::CpuAttention;
 pub use error::AttentionError;
 
 /// Result type of this crate.
@@ -57,4 +64,21 @@ pub fn check_shape(what: &str, found: &[usize], expected: &[Option<usize>]) -> R
             found: found.to_vec(),
         })
     }
+}
+
+/// Reads a tensor back to the host as row-major `f32`. A failure of any earlier op on the
+/// device surfaces here (GPU backends run lazily), so the error names `what` was computed.
+pub fn read_back<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    let dims = t.dims();
+    let data = t.try_into_data().map_err(|e| {
+        AttentionError::Device(format!(
+            "computing {what} {dims:?} failed on the device: {e:?}. On a GPU, bound the \
+             attention's memory with fewer test rows per call (--batch-size) or a query chunk"
+        ))
+    })?;
+    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| {
+        AttentionError::Device(format!(
+            "reading {what} {dims:?} back from the device: {e:?}"
+        ))
+    })
 }

@@ -10,6 +10,7 @@ use ndarray::ArrayD;
 use ndarray_npy::NpzReader;
 use serde_json::Value;
 use tabpfn_attention::{AttentionConfig, AttentionWeights, KvCache, KvHeads, MultiHeadAttention};
+use tabpfn_test_support::max_abs_diff;
 
 const TOL: f32 = 1e-5;
 
@@ -84,14 +85,14 @@ impl Case {
     }
 }
 
+/// max |Δ|; fails on a shape mismatch or a NaN (the callers check the tolerance).
 fn max_diff<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) -> f32 {
     assert_eq!(got.dims().as_slice(), expected.shape(), "{name}: shape");
     let got: Vec<f32> = got.into_data().convert::<f32>().try_into_vec().unwrap();
-    let d = got
-        .iter()
-        .zip(expected.iter())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let want: Vec<f32> = expected.iter().copied().collect();
+    let d = max_abs_diff(&got, &want)
+        .unwrap_or_else(|m| panic!("{name}: {m:?}"))
+        .0 as f32;
     println!(
         "{name}: max |Δ| = {d:.3e} over {} values (tolerance {TOL:.0e})",
         got.len()
@@ -107,6 +108,10 @@ fn check<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) {
 /// For large-magnitude outputs float32 rounding scales with the values, so the bound is
 /// relative: max |Δ| ≤ 1e-5 · max(1, max |expected|).
 fn check_relative<const D: usize>(name: &str, got: Tensor<D>, expected: &ArrayD<f32>) {
+    assert!(
+        expected.iter().all(|v| v.is_finite()),
+        "{name}: fixture not finite"
+    );
     let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let d = max_diff(name, got, expected);
     println!(
@@ -165,7 +170,7 @@ fn cache_build_populates_head0_kv() {
     assert_eq!(cache.heads(), 1);
     check(
         "cache_build/kv_cache",
-        cache.to_reference_layout().unwrap(),
+        cache.to_reference_layout(&c.device).unwrap(),
         &c.array("kv_cache"),
     );
 }

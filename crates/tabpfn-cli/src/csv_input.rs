@@ -2,10 +2,12 @@
 //! header unless given; empty cells, `NA`, `N/A`, `NaN`, `nan`, `null`, `NULL` and `?` are
 //! missing. A column is numeric when every non-missing training cell parses as a number.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use tabpfn_model::pipeline::{Column, ColumnValues};
+use tabpfn_model::{Column, ColumnValues};
 
 const MISSING: [&str; 8] = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"];
 
@@ -13,6 +15,7 @@ const MISSING: [&str; 8] = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"];
 pub struct CsvTable {
     pub path: PathBuf,
     pub headers: Vec<String>,
+    index: Arc<HashMap<String, usize>>,
     pub rows: Vec<Vec<Option<String>>>,
     pub lines: Vec<u64>,
 }
@@ -46,6 +49,7 @@ fn sniff_delimiter(path: &Path) -> Result<u8> {
 pub struct CsvStream {
     path: PathBuf,
     pub headers: Vec<String>,
+    index: Arc<HashMap<String, usize>>,
     reader: csv::Reader<std::fs::File>,
     seen_rows: usize,
 }
@@ -83,6 +87,7 @@ impl CsvStream {
                 path.display()
             );
         }
+        let mut index = HashMap::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
             if h.is_empty() {
                 bail!(
@@ -91,7 +96,7 @@ impl CsvStream {
                     i + 1
                 );
             }
-            if headers[..i].contains(h) {
+            if index.insert(h.clone(), i).is_some() {
                 bail!(
                     "{}: column name `{h}` appears twice in the header",
                     path.display()
@@ -101,6 +106,7 @@ impl CsvStream {
         Ok(Self {
             path: path.to_path_buf(),
             headers,
+            index: Arc::new(index),
             reader,
             seen_rows: 0,
         })
@@ -122,6 +128,14 @@ impl CsvStream {
                 break;
             }
             let line = record.position().map_or(0, |p| p.line());
+            if let Some(j) = record.iter().position(|c| c.contains(['\n', '\r'])) {
+                bail!(
+                    "{}:{line}: the field of column `{}` spans several lines; a quote is \
+                     probably not closed (fields with line breaks are not accepted)",
+                    path.display(),
+                    self.headers.get(j).map_or("?", String::as_str)
+                );
+            }
             rows.push(
                 record
                     .iter()
@@ -143,6 +157,7 @@ impl CsvStream {
         Ok(Some(CsvTable {
             path,
             headers: self.headers.clone(),
+            index: self.index.clone(),
             rows,
             lines,
         }))
@@ -157,8 +172,9 @@ impl CsvTable {
             .expect("an empty file is an error"))
     }
 
+    /// The position of the column named `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.headers.iter().position(|h| h == name)
+        self.index.get(name).copied()
     }
 
     /// The cells of column `j`.

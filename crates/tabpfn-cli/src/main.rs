@@ -50,7 +50,7 @@ enum Command {
     Predict(Box<predict::PredictArgs>),
     /// Run the bare network on an .npz table and write its outputs to an .npz file.
     ///
-    /// Input: `x` [R, C] (train rows first), `y` [N] (train targets). Output: `logits`
+    /// Input: `x` `[R, C]` (train rows first), `y` `[N]` (train targets). Output: `logits`
     /// [R - N, n_out]; a regressor also writes `mean`, `median`, `mode` [R - N] in the
     /// model's (z-scored) target space. Format: docs/forward-format.md.
     Forward(ForwardArgs),
@@ -129,6 +129,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
         repeat,
         reference,
     } = args;
+    refuse_overwrite(&output, &[("--model", &model), ("--input", &input)])?;
     let device = device::parse(&device)?;
     if let Some(s) = remove_outliers_std {
         if s.is_nan() || s <= 0.0 {
@@ -178,7 +179,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
             Mode::Full => net.forward(Table::new(&x, rows, cols)?, &y, opts)?,
             Mode::Cache => {
                 let cache = net.fit_cache(Table::new(&x[..n * cols], n, cols)?, &y, opts)?;
-                net.predict_cached(&cache, Table::new(&x[n * cols..], rows - n, cols)?)?
+                net.predict_cached(&cache, Table::new(&x[n * cols..], rows - n, cols)?, None)?
             }
         })
     };
@@ -192,7 +193,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
-    let gflop = tabpfn_model::flops::forward_flops(net.config(), n, rows - n, cols) / 1e9;
+    let gflop = tabpfn_model::internals::forward_flops(net.config(), n, rows - n, cols) / 1e9;
     eprintln!(
         "rust forward: min {:.3} s, median {:.3} s over {} runs; {gflop:.1} GFLOP, {:.1} GFLOP/s \
          at the median",
@@ -228,10 +229,24 @@ fn forward(args: ForwardArgs) -> Result<()> {
     Ok(())
 }
 
+/// An error when `out` is the same file as one of `inputs` (flag, path).
+fn refuse_overwrite(out: &std::path::Path, inputs: &[(&str, &std::path::Path)]) -> Result<()> {
+    for (flag, input) in inputs {
+        if out == *input || tabpfn_weights::files::same_file(out, input) {
+            bail!(
+                "the output {} is the same file as {flag}; refusing to overwrite an input",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn convert(input: PathBuf, output: PathBuf) -> Result<()> {
+    refuse_overwrite(&output, &[("the input", &input)])?;
     let ckpt = Checkpoint::open(&input).with_context(|| format!("reading {}", input.display()))?;
     // refuse to write a file the model loader would reject
-    tabpfn_model::loader::from_checkpoint(&ckpt, &burn::tensor::Device::flex())
+    PerFeatureTransformer::from_checkpoint(&ckpt, &burn::tensor::Device::flex())
         .with_context(|| format!("{} is not a valid TabPFN v2 checkpoint", input.display()))?;
     ckpt.save_safetensors(&output)?;
     let converted: Vec<String> = ckpt

@@ -31,37 +31,13 @@ pub fn read_f32(npz: &mut NpzReader<File>, path: &Path, name: &str) -> Result<Ar
     Ok(a.mapv(|v| v as f32))
 }
 
-/// Writes arrays to `path` via a temporary file and a rename.
+/// Writes arrays to `path` atomically (built in memory: forward outputs are small).
 pub fn write_atomic(path: &Path, arrays: &[(&str, ArrayD<f32>)]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "{}: output directory `{}` does not exist",
-            path.display(),
-            dir.display()
-        );
+    let mut w = NpzWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, a) in arrays {
+        w.add_array(*name, a)?;
     }
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|s| s.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<()> {
-        let mut w = NpzWriter::new(File::create(&tmp)?);
-        for (name, a) in arrays {
-            w.add_array(*name, a)?;
-        }
-        w.finish()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+    let bytes = w.finish()?.into_inner();
+    tabpfn_weights::files::write_atomic(path, &bytes)?;
+    Ok(())
 }

@@ -1,5 +1,5 @@
-//! Prediction tables → CSV, JSON or JSON Lines, to a file (temp file + rename, so a failed
-//! run leaves nothing behind) or to stdout.
+//! Prediction tables → CSV, JSON or JSON Lines, to a file (an [`AtomicFile`]: a failed run
+//! leaves nothing behind, concurrent runs never mix) or to stdout.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use serde_json::{Map, Value};
+use tabpfn_weights::files::AtomicFile;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -48,53 +49,74 @@ impl Cell {
 /// removes the temp file, so a failed run leaves nothing behind.
 pub struct Sink {
     format: Format,
-    out: Box<dyn Write>,
+    out: Out,
     header: Vec<String>,
     rows_written: usize,
-    tmp: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    started: bool,
+}
+
+enum Out {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File(AtomicFile),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Stdout(w) => w.write(buf),
+            Out::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Stdout(w) => w.flush(),
+            Out::File(f) => f.flush(),
+        }
+    }
 }
 
 impl Sink {
     /// Writes to `path` (via a temp file next to it), or to stdout when `None`.
     pub fn create(format: Format, path: Option<&Path>, header: Vec<String>) -> Result<Self> {
-        let (out, tmp): (Box<dyn Write>, _) = match path {
-            None => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
-            Some(path) => {
-                let tmp = path.with_file_name(format!(
-                    ".{}.tmp-write",
-                    path.file_name()
-                        .map_or("out".into(), |n| n.to_string_lossy())
-                ));
-                let f = std::fs::File::create(&tmp)
-                    .with_context(|| format!("cannot create {}", tmp.display()))?;
-                (
-                    Box::new(std::io::BufWriter::new(f)),
-                    Some((tmp, path.to_path_buf())),
-                )
-            }
+        let out = match path {
+            None => Out::Stdout(std::io::BufWriter::new(std::io::stdout())),
+            Some(path) => Out::File(
+                AtomicFile::create(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+            ),
         };
-        let mut sink = Self {
+        Ok(Self {
             format,
             out,
             header,
             rows_written: 0,
-            tmp,
-        };
-        match format {
+            started: false,
+        })
+    }
+
+    /// The header (CSV) or opening bracket (JSON), written with the first rows so that
+    /// nothing reaches stdout before the run has produced a prediction.
+    fn start(&mut self) -> Result<()> {
+        if std::mem::replace(&mut self.started, true) {
+            return Ok(());
+        }
+        match self.format {
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-                w.write_record(&sink.header)?;
+                w.write_record(&self.header)?;
                 let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-                sink.out.write_all(&bytes)?;
+                self.out.write_all(&bytes)?;
             }
-            Format::Json => sink.out.write_all(b"[")?,
+            Format::Json => self.out.write_all(b"[")?,
             Format::Jsonl => {}
         }
-        Ok(sink)
+        Ok(())
     }
 
     /// Appends rows.
     pub fn write_rows(&mut self, rows: &[Vec<Cell>]) -> Result<()> {
+        self.start()?;
         match self.format {
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
@@ -133,26 +155,16 @@ impl Sink {
         Ok(())
     }
 
-    /// Completes the output (closing bracket, flush, rename into place).
+    /// Completes the output (closing bracket, flush, fsync and rename into place).
     pub fn finish(mut self) -> Result<()> {
+        self.start()?;
         if self.format == Format::Json {
             self.out.write_all(b"\n]\n")?;
         }
-        self.out.flush()?;
-        if let Some((tmp, path)) = self.tmp.take() {
-            // the writer must be closed before the rename on some platforms
-            self.out = Box::new(std::io::sink());
-            std::fs::rename(&tmp, &path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+        match self.out {
+            Out::Stdout(mut w) => w.flush()?,
+            Out::File(f) => f.commit()?,
         }
         Ok(())
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        if let Some((tmp, _)) = self.tmp.take() {
-            let _ = std::fs::remove_file(tmp);
-        }
     }
 }

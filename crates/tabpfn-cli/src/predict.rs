@@ -1,19 +1,18 @@
 //! `tabpfn-cli predict`: fit TabPFN on a training CSV and predict a test CSV.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use tabpfn_model::pipeline::{
-    ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedClassifier, FittedRegressor,
-    TabPFNClassifier, TabPFNRegressor, Target,
+use tabpfn_model::{
+    ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
+    PerFeatureTransformer, TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
-use tabpfn_model::{PerFeatureTransformer, Task};
 
 use crate::csv_input::{parse_number, CsvStream, CsvTable};
 use crate::output::{self, Cell, Format};
@@ -129,41 +128,6 @@ pub struct PredictArgs {
     pub quiet: bool,
 }
 
-enum Fitted {
-    Classifier(FittedClassifier),
-    Regressor(FittedRegressor),
-}
-
-impl Fitted {
-    fn feature_names(&self) -> &[String] {
-        match self {
-            Fitted::Classifier(f) => f.feature_names(),
-            Fitted::Regressor(f) => f.feature_names(),
-        }
-    }
-
-    fn feature_is_text(&self) -> &[bool] {
-        match self {
-            Fitted::Classifier(f) => f.feature_is_text(),
-            Fitted::Regressor(f) => f.feature_is_text(),
-        }
-    }
-
-    fn target_name(&self) -> Option<&str> {
-        match self {
-            Fitted::Classifier(f) => f.target_name(),
-            Fitted::Regressor(f) => f.target_name(),
-        }
-    }
-
-    fn n_estimators(&self) -> usize {
-        match self {
-            Fitted::Classifier(f) => f.config().n_estimators,
-            Fitted::Regressor(f) => f.config().n_estimators,
-        }
-    }
-}
-
 fn estimator_config(a: &PredictArgs) -> Result<EstimatorConfig> {
     if a.batch_size == 0 {
         bail!("--batch-size must be at least 1");
@@ -212,8 +176,12 @@ fn read_training(a: &PredictArgs, table: &CsvTable, task: Task) -> Result<Traini
         )
     })?;
     let mut cols = Vec::new();
+    let dropped: HashSet<&str> = a.drop.iter().map(String::as_str).collect();
     for (j, name) in table.headers.iter().enumerate() {
-        if j == t || a.drop.contains(name) || a.id_column.as_deref() == Some(name.as_str()) {
+        if j == t
+            || dropped.contains(name.as_str())
+            || a.id_column.as_deref() == Some(name.as_str())
+        {
             continue;
         }
         if table.cells(j).all(|(_, c)| c.is_none()) {
@@ -267,17 +235,23 @@ fn read_training(a: &PredictArgs, table: &CsvTable, task: Task) -> Result<Traini
 fn check_test_header(
     a: &PredictArgs,
     headers: &[String],
-    fitted: &Fitted,
+    fitted: &FittedEstimator,
     file: &std::path::Path,
 ) -> Result<()> {
     let path = file.display();
-    let names = fitted.feature_names();
-    let target = a.target.as_deref().or(fitted.target_name());
+    let names: HashSet<&str> = fitted
+        .ensemble()
+        .feature_names()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let dropped: HashSet<&str> = a.drop.iter().map(String::as_str).collect();
+    let target = a.target.as_deref().or(fitted.ensemble().target_name());
     for h in headers {
-        let known = names.contains(h)
+        let known = names.contains(h.as_str())
             || target == Some(h)
             || a.id_column.as_deref() == Some(h.as_str())
-            || a.drop.contains(h);
+            || dropped.contains(h.as_str());
         if !known {
             bail!(
                 "{path}: column `{h}` is not a feature of the training data (pass --drop {h} to ignore it)"
@@ -288,12 +262,12 @@ fn check_test_header(
 }
 
 /// The test rows of one chunk with the fitted feature columns, matched by name.
-fn read_test(table: &CsvTable, fitted: &Fitted) -> Result<DataFrame> {
+fn read_test(table: &CsvTable, fitted: &FittedEstimator) -> Result<DataFrame> {
     let path = table.path.display();
-    let names = fitted.feature_names();
+    let names = fitted.ensemble().feature_names();
     let cols = names
         .iter()
-        .zip(fitted.feature_is_text())
+        .zip(fitted.ensemble().feature_is_text())
         .map(|(n, &text)| {
             let j = table.column_index(n).ok_or_else(|| {
                 anyhow!("{path}: missing column `{n}`, which the model was fitted on")
@@ -340,14 +314,53 @@ fn load_model(
                 );
             }
             let ckpt = tabpfn_weights::Checkpoint::from_bytes(DEMO_NAME, DEMO_MODEL)?;
-            let m = tabpfn_model::loader::from_checkpoint(&ckpt, device)?;
+            let m = PerFeatureTransformer::from_checkpoint(&ckpt, device)?;
             Ok((m, PathBuf::from(DEMO_NAME)))
         }
     }
 }
 
+/// Refuses outputs that would overwrite an input: the same file under any spelling (same
+/// device and inode), checked before anything is read or written.
+fn check_outputs(a: &PredictArgs) -> Result<()> {
+    let inputs: Vec<(&str, &Path)> = [
+        ("--train", a.train.as_deref()),
+        ("--test", Some(a.test.as_path())),
+        ("--model", a.model.as_deref()),
+        ("--load-fit", a.load_fit.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.map(|p| (flag, p)))
+    .collect();
+    let outputs = [
+        ("--output", a.output.as_deref()),
+        ("--save-fit", a.save_fit.as_deref()),
+    ];
+    for (oflag, out) in outputs {
+        let Some(out) = out else { continue };
+        for (iflag, input) in &inputs {
+            if tabpfn_weights::files::same_file(out, input) {
+                bail!(
+                    "{oflag} {} is the same file as {iflag}; refusing to overwrite an input",
+                    out.display()
+                );
+            }
+        }
+    }
+    if let (Some(o), Some(f)) = (&a.output, &a.save_fit) {
+        if o == f || tabpfn_weights::files::same_file(o, f) {
+            bail!("--output and --save-fit name the same file {}", o.display());
+        }
+    }
+    if let Some(q) = a.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+        bail!("--quantiles: {q} is outside [0, 1]");
+    }
+    Ok(())
+}
+
 pub fn run(a: PredictArgs) -> Result<()> {
     let start = Instant::now();
+    check_outputs(&a)?;
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -386,10 +399,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let mut label_text = HashMap::new();
     let fitted = if let Some(fit) = &a.load_fit {
         bar.set_message(format!("loading fit {}", fit.display()));
-        match task {
-            Task::Classification => Fitted::Classifier(FittedClassifier::load(fit, model.clone())?),
-            Task::Regression => Fitted::Regressor(FittedRegressor::load(fit, model.clone())?),
-        }
+        FittedEstimator::load(fit, model.clone())?
     } else {
         let train_path = a
             .train
@@ -445,28 +455,21 @@ pub fn run(a: PredictArgs) -> Result<()> {
                 a.target.as_deref().unwrap_or("")
             )
         };
-        let target = a.target.clone().unwrap_or_default();
-        let fitted = match task {
-            Task::Classification => {
-                let mut f = TabPFNClassifier::new(model.clone(), cfg)?
+        let mut fitted = match task {
+            Task::Classification => FittedEstimator::Classifier(
+                TabPFNClassifier::new(model.clone(), cfg)?
                     .fit(&tr.x, &tr.y)
-                    .with_context(ctx)?;
-                f.set_target_name(target);
-                Fitted::Classifier(f)
-            }
-            Task::Regression => {
-                let mut f = TabPFNRegressor::new(model.clone(), cfg)?
+                    .with_context(ctx)?,
+            ),
+            Task::Regression => FittedEstimator::Regressor(
+                TabPFNRegressor::new(model.clone(), cfg)?
                     .fit(&tr.x, &tr.y)
-                    .with_context(ctx)?;
-                f.set_target_name(target);
-                Fitted::Regressor(f)
-            }
+                    .with_context(ctx)?,
+            ),
         };
+        fitted.set_target_name(a.target.clone().unwrap_or_default());
         if let Some(p) = &a.save_fit {
-            match &fitted {
-                Fitted::Classifier(f) => f.save(p)?,
-                Fitted::Regressor(f) => f.save(p)?,
-            }
+            fitted.save(p)?;
         }
         fitted
     };
@@ -489,7 +492,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         vec![]
     };
     let summary = match &fitted {
-        Fitted::Classifier(f) => {
+        FittedEstimator::Classifier(f) => {
             header.push("prediction".into());
             header.extend(
                 f.classes()
@@ -498,7 +501,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
             );
             format!("{} classes", f.classes().len())
         }
-        Fitted::Regressor(_) => {
+        FittedEstimator::Regressor(_) => {
             match a.output_type {
                 OutputType::Mean => header.push("mean".into()),
                 OutputType::Median => header.push("median".into()),
@@ -520,9 +523,9 @@ pub fn run(a: PredictArgs) -> Result<()> {
         let n = x_test.rows();
         let tick = |k: usize| bar.inc(k as u64);
         let mut body: Vec<Vec<Cell>> = match &fitted {
-            Fitted::Classifier(f) => {
+            FittedEstimator::Classifier(f) => {
                 let p = f.predict_proba_with_progress(&x_test, tick)?;
-                let labels = tabpfn_model::pipeline::classifier::argmax_labels(&p, f.classes());
+                let labels = f.labels_of(&p);
                 (0..n)
                     .map(|i| {
                         let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
@@ -531,7 +534,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
                     })
                     .collect()
             }
-            Fitted::Regressor(f) => {
+            FittedEstimator::Regressor(f) => {
                 let out = f.predict_full_with_progress(&x_test, &qs, tick)?;
                 let columns: Vec<&Vec<f32>> = match a.output_type {
                     OutputType::Mean => vec![&out.mean],
@@ -557,8 +560,8 @@ pub fn run(a: PredictArgs) -> Result<()> {
     if !a.quiet {
         eprintln!(
             "tabpfn-cli: predicted {rows} rows × {} features ({summary}, {} members) in {:.2} s",
-            fitted.feature_names().len(),
-            fitted.n_estimators(),
+            fitted.ensemble().n_features(),
+            fitted.ensemble().config().n_estimators,
             start.elapsed().as_secs_f64()
         );
     }

@@ -22,12 +22,13 @@ fn read(path: &std::path::Path, name: &str) -> ArrayD<f32> {
     npz.by_name(name).unwrap()
 }
 
+/// max |Δ|; fails on a shape mismatch or a NaN (the callers check the tolerance).
 fn max_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
     assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    let (a, b): (Vec<f32>, Vec<f32>) = (a.iter().copied().collect(), b.iter().copied().collect());
+    tabpfn_test_support::max_abs_diff(&a, &b)
+        .unwrap_or_else(|m| panic!("{m:?}"))
+        .0 as f32
 }
 
 #[test]

@@ -450,12 +450,7 @@ fn small_batches_stream_the_same_predictions() {
         let (a, b) = (run("7"), run("2048"));
         let (na, nb) = (numbers(&a), numbers(&b));
         assert_eq!(na.len(), 45 * 3, "{format}: {a}");
-        let d = na
-            .iter()
-            .zip(&nb)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f64::max);
-        assert!(d < 1e-5, "{format}: batch 7 vs 2048 differ by {d:e}");
+        tabpfn_test_support::assert_close(&format!("{format}: batch 7 vs 2048"), &na, &nb, 1e-5);
         match format {
             "json" => assert_eq!(
                 serde_json::from_str::<serde_json::Value>(&a)

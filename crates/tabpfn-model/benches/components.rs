@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use burn::tensor::{Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
-use tabpfn_attention::kernels::{matmul, MatMut, MatRef, Threads};
 use tabpfn_attention::KvHeads;
-use tabpfn_model::cpu::HostKv;
-use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
-use tabpfn_model::random::{default_config, random_checkpoint};
-use tabpfn_model::x_encoder::{fit_transform, XEncoderOptions};
-use tabpfn_model::{loader, Task};
+use tabpfn_kernels::{matmul, MatMut, MatRef, Threads};
+use tabpfn_model::internals::{fit_transform, XEncoderOptions};
+use tabpfn_model::random_weights::{default_config, random_checkpoint};
+use tabpfn_model::{
+    Column, DataFrame, EstimatorConfig, PerFeatureTransformer, TabPFNClassifier, Target, Task,
+};
 
 fn values(n: usize, salt: u64) -> Vec<f32> {
     (0..n)
@@ -27,7 +27,9 @@ fn bench(c: &mut Criterion) {
     let device = tabpfn_model::device::from_env().unwrap();
     let mut cfg = default_config(Task::Classification);
     cfg.insert("nlayers".into(), 1.into());
-    let model = loader::from_checkpoint(&random_checkpoint(&cfg, 3).unwrap(), &device).unwrap();
+    let model =
+        PerFeatureTransformer::from_checkpoint(&random_checkpoint(&cfg, 3).unwrap(), &device)
+            .unwrap();
     let stock = &model.layers()[0];
     let mut g = c.benchmark_group("components");
     g.sample_size(10);
@@ -55,7 +57,7 @@ fn bench(c: &mut Criterion) {
 
     // one head of softmax attention, 1000 queries × 1000 keys, head size 32 (one thread)
     {
-        use tabpfn_attention::kernels::{attend, Scratch};
+        use tabpfn_kernels::{attend, Scratch};
         let q = values(1000 * 32, 7);
         let k = values(1000 * 32, 8);
         let v = values(1000 * 32, 9);
@@ -94,7 +96,7 @@ fn bench(c: &mut Criterion) {
     if let Some(layers) = model.cpu_layers() {
         let mut x = values(2000 * 51 * 192, 4);
         g.bench_function("kernels/items_1000_train_1000_test_51_columns", |b| {
-            b.iter(|| layers[0].items_attention(&mut x, 2000, 51, 1000, HostKv::FromTrain, false))
+            b.iter(|| layers[0].items_attention(&mut x, 2000, 51, 1000, None, false))
         });
     }
     let train = Tensor::<3>::random([51, 1000, 192], Distribution::Normal(0.0, 1.0), &device);
@@ -105,7 +107,7 @@ fn bench(c: &mut Criterion) {
             let kv = items.project_kv(train.clone(), KvHeads::All).unwrap();
             let o1 = items.attend(train.clone(), &kv, None).unwrap();
             let o2 = items
-                .attend(test.clone(), &kv.narrow_heads(0, 1), None)
+                .attend(test.clone(), &kv.narrow_heads(0, 1, &device), None)
                 .unwrap();
             (o1.into_data(), o2.into_data())
         })

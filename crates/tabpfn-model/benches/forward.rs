@@ -6,8 +6,8 @@
 //! half the ensemble members (2.5·d + 1).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tabpfn_model::random::{default_config, random_checkpoint};
-use tabpfn_model::{loader, ForwardOptions, Table, Task};
+use tabpfn_model::random_weights::{default_config, random_checkpoint};
+use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table, Task};
 
 fn table(rows: usize, cols: usize) -> Vec<f32> {
     (0..rows * cols)
@@ -18,7 +18,7 @@ fn table(rows: usize, cols: usize) -> Vec<f32> {
 fn bench(c: &mut Criterion) {
     let device = tabpfn_model::device::from_env().unwrap();
     let ck = random_checkpoint(&default_config(Task::Classification), 0).unwrap();
-    let model = loader::from_checkpoint(&ck, &device).unwrap();
+    let model = PerFeatureTransformer::from_checkpoint(&ck, &device).unwrap();
     let mut shapes = vec![(100usize, 100usize, 10usize)];
     if std::env::var_os("TABPFN_BENCH_LARGE").is_some() {
         shapes.extend([(1000, 1000, 100), (5000, 1000, 20)]);

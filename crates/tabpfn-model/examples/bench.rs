@@ -22,10 +22,8 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayD, Axis};
 use ndarray_npy::{NpzReader, NpzWriter};
-use tabpfn_attention::kernels::{
-    attend, attend_packed, matmul, MatMut, MatRef, PackedKv, Scratch, Threads,
-};
-use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
+use tabpfn_kernels::{attend, attend_packed, matmul, MatMut, MatRef, PackedKv, Scratch, Threads};
+use tabpfn_model::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
 use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table, TorchRng};
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -105,7 +103,7 @@ fn cache(model: &str, n: usize, cols: usize, repeat: usize) -> Res<()> {
     let cache = model.fit_cache(Table::new(&x[..n * cols], n, cols)?, &y, opts)?;
     let fit = t.elapsed().as_secs_f64();
     let row = Table::new(&x[n * cols..], 1, cols)?;
-    let (cmin, cmed) = time(repeat * 10, || Ok(model.predict_cached(&cache, row)?))?;
+    let (cmin, cmed) = time(repeat * 10, || Ok(model.predict_cached(&cache, row, None)?))?;
     let full = Table::new(&x, n + 1, cols)?;
     let (fmin, fmed) = time(repeat, || Ok(model.forward(full, &y, opts)?))?;
     println!(

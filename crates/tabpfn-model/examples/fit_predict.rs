@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
 use tabpfn_model::PerFeatureTransformer;
+use tabpfn_model::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).unwrap_or_else(|| {

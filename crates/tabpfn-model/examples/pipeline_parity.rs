@@ -16,10 +16,9 @@ use burn::tensor::Device;
 use ndarray::ArrayD;
 use ndarray_npy::NpzReader;
 use serde_json::Value;
-use tabpfn_model::pipeline::{
-    DataFrame, EstimatorConfig, TabPFNClassifier, TabPFNRegressor, Target,
+use tabpfn_model::{
+    DataFrame, EstimatorConfig, PerFeatureTransformer, TabPFNClassifier, TabPFNRegressor, Target,
 };
-use tabpfn_model::PerFeatureTransformer;
 
 pub const DATASETS: [&str; 5] = ["iris", "wine", "breast_cancer", "digits", "diabetes"];
 
@@ -50,11 +49,12 @@ fn frame(v: &Value) -> DataFrame {
     DataFrame::from_rows(&x, r, c).unwrap()
 }
 
+/// max |a − b|; panics on a length mismatch or a NaN (a broken output never "matches").
 fn max_abs(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    match tabpfn_test_support::max_abs_diff(a, b) {
+        Ok((d, _)) => d as f32,
+        Err(m) => panic!("comparison failed: {m:?}"),
+    }
 }
 
 fn argmax(p: &[f32], c: usize) -> Vec<usize> {

@@ -1,17 +1,17 @@
 //! The train-set cache of "fit once, predict many", as an explicit value that can be saved
 //! to and loaded from safetensors.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
 use burn::tensor::{Tensor, TensorData};
-use safetensors::tensor::{Dtype, SafeTensors, View};
+use safetensors::tensor::SafeTensors;
 use serde::{Deserialize, Serialize};
-use tabpfn_attention::KvCache;
+use tabpfn_attention::{read_back, HostKv, KvCache};
+use tabpfn_weights::dtype::{decode_f32, Dtype};
 
 use crate::error::{ModelError, Result};
-use crate::nn::to_vec;
+use crate::tensor_file::{self, Raw};
 use crate::transformer::PerFeatureTransformer;
 use crate::x_encoder::XEncoderState;
 use crate::y_encoder::YEncoderState;
@@ -27,12 +27,9 @@ pub struct TrainCache {
     pub(crate) y_state: YEncoderState,
     /// Projected positional embeddings `[G, E]`.
     pub(crate) embeddings: Tensor<2>,
-    /// Per layer: head-0 K/V of the train rows, `[G+1, 1, N, D]`.
+    /// Per layer: head-0 K/V of the train rows, `[G+1, 1, N, D]`, in the form of the stack
+    /// that built it (device tensors, or host buffers on the CPU kernels).
     pub(crate) kv: Vec<KvCache>,
-    pub(crate) query_chunk: Option<usize>,
-    /// The same K/V as host buffers for the CPU kernels, made once (at fit time on the CPU
-    /// path, else at the first CPU predict) instead of on every call.
-    pub(crate) host_kv: std::sync::OnceLock<Vec<crate::cpu::HeadZeroKv>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -44,43 +41,6 @@ struct Header {
     emsize: usize,
     x_state: XEncoderState,
     y_state: YEncoderState,
-}
-
-/// A tensor to write: shape and little-endian bytes (f32, or f64 via [`Raw::f64`]).
-pub(crate) struct Raw(pub(crate) Vec<usize>, pub(crate) Vec<u8>, pub(crate) Dtype);
-
-impl View for &Raw {
-    fn dtype(&self) -> Dtype {
-        self.2
-    }
-    fn shape(&self) -> &[usize] {
-        &self.0
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.1)
-    }
-    fn data_len(&self) -> usize {
-        self.1.len()
-    }
-}
-
-fn raw<const D: usize>(t: &Tensor<D>) -> Raw {
-    let shape = t.dims().to_vec();
-    let bytes = to_vec(t.clone())
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    Raw(shape, bytes, Dtype::F32)
-}
-
-impl Raw {
-    pub(crate) fn f64(shape: Vec<usize>, values: &[f64]) -> Self {
-        Raw(
-            shape,
-            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            Dtype::F64,
-        )
-    }
 }
 
 impl TrainCache {
@@ -143,14 +103,28 @@ impl TrainCache {
     }
 
     /// The cache's tensors under `prefix` (for files holding several caches).
-    pub(crate) fn raw_tensors(&self, prefix: &str) -> Vec<(String, Raw)> {
-        let mut tensors: Vec<(String, Raw)> =
-            vec![(format!("{prefix}embeddings"), raw(&self.embeddings))];
+    pub(crate) fn raw_tensors(&self, prefix: &str) -> Result<Vec<(String, Raw)>> {
+        let mut tensors = vec![(
+            format!("{prefix}embeddings"),
+            Raw::f32(
+                self.embeddings.dims().to_vec(),
+                &read_back(self.embeddings.clone(), "the positional embeddings")?,
+            ),
+        )];
         for (l, kv) in self.kv.iter().enumerate() {
-            tensors.push((format!("{prefix}layers.{l}.k"), raw(kv.keys())));
-            tensors.push((format!("{prefix}layers.{l}.v"), raw(kv.values())));
+            let host = kv.host()?;
+            let [b, h, s, dk] = host.shape();
+            let dv = kv.d_v();
+            tensors.push((
+                format!("{prefix}layers.{l}.k"),
+                Raw::f32(vec![b, h, s, dk], host.keys()),
+            ));
+            tensors.push((
+                format!("{prefix}layers.{l}.v"),
+                Raw::f32(vec![b, h, s, dv], host.values()),
+            ));
         }
-        tensors
+        Ok(tensors)
     }
 
     /// The JSON header describing the cache (format, sizes, encoder states).
@@ -158,22 +132,19 @@ impl TrainCache {
         serde_json::to_string(&self.header()).map_err(|e| ModelError::Cache(e.to_string()))
     }
 
-    /// Writes the cache as safetensors (temp file + rename).
+    /// Writes the cache as safetensors, atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let tensors = self.raw_tensors("");
+        let tensors = self.raw_tensors("")?;
         let meta: HashMap<String, String> =
             [("tabpfn_cache".to_string(), self.header_json()?)].into();
-        write_safetensors(path, &tensors, meta)
+        tensor_file::write(path, &tensors, meta)
     }
 
-    /// Reads a cache written by [`TrainCache::save`] onto `model`'s device.
+    /// Reads a cache written by [`TrainCache::save`] for `model`.
     pub fn load(path: impl AsRef<Path>, model: &PerFeatureTransformer) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = tensor_file::read(path)?;
         let bad = |m: String| ModelError::Cache(format!("{}: {m}", path.display()));
         let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e:?}")))?;
         let header = meta
@@ -190,7 +161,8 @@ impl TrainCache {
     }
 
     /// Rebuilds a cache from `header` (see [`header_json`](Self::header_json)) and the
-    /// tensors under `prefix` of an open safetensors file.
+    /// tensors under `prefix` of an open safetensors file, in the form `model`'s layer
+    /// stack reads.
     pub(crate) fn from_safetensors(
         st: &SafeTensors<'_>,
         prefix: &str,
@@ -205,43 +177,47 @@ impl TrainCache {
                 header.format
             )));
         }
+        if header.n_layers != model.n_layers() {
+            return Err(bad(format!(
+                "built for {} layers, the model has {}",
+                header.n_layers,
+                model.n_layers()
+            )));
+        }
         let device = model.device();
-        let get = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
+        let get = |name: &str, rank: usize| -> Result<(Vec<usize>, Vec<f32>)> {
             let name = format!("{prefix}{name}");
             let v = st
                 .tensor(&name)
                 .map_err(|e| bad(format!("{name}: {e:?}")))?;
-            if v.dtype() != Dtype::F32 {
-                return Err(bad(format!("{name}: dtype {:?}, expected F32", v.dtype())));
+            if v.dtype() != safetensors::Dtype::F32 || v.shape().len() != rank {
+                return Err(bad(format!(
+                    "{name}: {:?} of rank {}, expected F32 of rank {rank}",
+                    v.dtype(),
+                    v.shape().len()
+                )));
             }
-            let data = v
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            Ok((v.shape().to_vec(), data))
+            Ok((v.shape().to_vec(), decode_f32(&name, Dtype::F32, v.data())?))
         };
-        let t4 = |name: &str| -> Result<Tensor<4>> {
-            let (s, d) = get(name)?;
-            if s.len() != 4 {
-                return Err(bad(format!("{prefix}{name}: rank {}, expected 4", s.len())));
-            }
-            Ok(Tensor::from_data(
-                TensorData::new(d, [s[0], s[1], s[2], s[3]]),
-                device,
-            ))
-        };
-        let (es, ed) = get("embeddings")?;
-        if es.len() != 2 {
-            return Err(bad(format!("{prefix}embeddings: expected rank 2")));
-        }
+        let (es, ed) = get("embeddings", 2)?;
         let embeddings = Tensor::from_data(TensorData::new(ed, [es[0], es[1]]), device);
         let mut kv = Vec::with_capacity(header.n_layers);
         for l in 0..header.n_layers {
-            kv.push(KvCache::new(
-                t4(&format!("layers.{l}.k"))?,
-                t4(&format!("layers.{l}.v"))?,
-            )?);
+            let (ks, k) = get(&format!("layers.{l}.k"), 4)?;
+            let (vs, v) = get(&format!("layers.{l}.v"), 4)?;
+            if ks[..3] != vs[..3] {
+                return Err(bad(format!(
+                    "{prefix}layers.{l}: k {ks:?} and v {vs:?} disagree"
+                )));
+            }
+            let host = HostKv::new(k, v, [ks[0], ks[1], ks[2], ks[3]], vs[3])?;
+            let cache = KvCache::from_host(host);
+            kv.push(if model.cache_on_host() {
+                cache
+            } else {
+                let (k, v) = cache.tensors(device);
+                KvCache::new(k, v)?
+            });
         }
         let cache = Self {
             n_features: header.n_features,
@@ -250,31 +226,8 @@ impl TrainCache {
             y_state: header.y_state,
             embeddings,
             kv,
-            query_chunk: None,
-            host_kv: Default::default(),
         };
         cache.check_compatible(model, cache.n_features)?;
         Ok(cache)
     }
-}
-
-/// Serialises `tensors` with `meta` and writes them atomically (temp file + rename).
-pub(crate) fn write_safetensors(
-    path: &Path,
-    tensors: &[(String, Raw)],
-    meta: HashMap<String, String>,
-) -> Result<()> {
-    let bytes =
-        safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
-            .map_err(|e| ModelError::Cache(format!("{e:?}")))?;
-    let tmp = path.with_extension("tmp-write");
-    let io = |source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
 }

@@ -39,6 +39,24 @@ pub struct ModelConfig {
     pub dropout: f64,
 }
 
+/// Limits on the architecture a config may describe, far above any TabPFN checkpoint (v2:
+/// 12 layers, E = 192, 6 heads, 5 000 buckets): a config beyond them is corrupt or hostile,
+/// and the loader refuses it before it sizes anything by it.
+pub mod limits {
+    /// Encoder layers (v2: 12).
+    pub const MAX_LAYERS: usize = 256;
+    /// Model width E (v2: 192).
+    pub const MAX_EMSIZE: usize = 16_384;
+    /// Attention heads (v2: 6).
+    pub const MAX_HEADS: usize = 1_024;
+    /// MLP and decoder hidden width E · nhid_factor (v2: 768).
+    pub const MAX_HIDDEN: usize = 1 << 18;
+    /// Regression buckets (v2: 5 000).
+    pub const MAX_BUCKETS: usize = 1 << 20;
+    /// Classifier outputs (v2: 10).
+    pub const MAX_CLASSES: usize = 1 << 16;
+}
+
 fn cfg_err(field: &str, value: &Value, expected: impl Into<String>) -> ModelError {
     ModelError::Config {
         field: field.to_string(),
@@ -155,8 +173,19 @@ impl ModelConfig {
             }
         }
 
-        let emsize = f.uint("emsize", Some(192))?;
-        let nhead = f.uint("nhead", Some(6))?;
+        let bounded = |field: &str, default: Option<usize>, max: usize| -> Result<usize> {
+            let v = f.uint(field, default)?;
+            if v > max {
+                return Err(cfg_err(
+                    field,
+                    &Value::from(v),
+                    format!("exceeds this port's limit of {max} (corrupt config?)"),
+                ));
+            }
+            Ok(v)
+        };
+        let emsize = bounded("emsize", Some(192), limits::MAX_EMSIZE)?;
+        let nhead = bounded("nhead", Some(6), limits::MAX_HEADS)?;
         if nhead == 0 || emsize == 0 || emsize % nhead != 0 {
             return Err(cfg_err(
                 "emsize",
@@ -179,7 +208,7 @@ impl ModelConfig {
                 "must be 1 or 2",
             ));
         }
-        let nlayers = f.uint("nlayers", Some(12))?;
+        let nlayers = bounded("nlayers", Some(12), limits::MAX_LAYERS)?;
         let nhid_factor = f.uint("nhid_factor", Some(4))?;
         if nlayers == 0 || nhid_factor == 0 {
             return Err(cfg_err(
@@ -188,8 +217,21 @@ impl ModelConfig {
                 "nlayers and nhid_factor must be positive",
             ));
         }
-        let max_num_classes = f.uint("max_num_classes", None)?;
-        let num_buckets = f.uint("num_buckets", None)?;
+        match emsize.checked_mul(nhid_factor) {
+            Some(h) if h <= limits::MAX_HIDDEN => {}
+            _ => {
+                return Err(cfg_err(
+                    "nhid_factor",
+                    &Value::from(nhid_factor),
+                    format!(
+                        "emsize × nhid_factor must stay within {} (emsize {emsize})",
+                        limits::MAX_HIDDEN
+                    ),
+                ))
+            }
+        }
+        let max_num_classes = bounded("max_num_classes", None, limits::MAX_CLASSES)?;
+        let num_buckets = bounded("num_buckets", None, limits::MAX_BUCKETS)?;
         match max_num_classes {
             0 if num_buckets < 2 => {
                 return Err(cfg_err("num_buckets", &Value::from(num_buckets), "a regressor needs at least 2 buckets"))

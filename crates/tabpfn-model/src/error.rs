@@ -22,6 +22,9 @@ pub enum ModelError {
     /// A file given as a saved fit is not one, or does not match the model.
     #[error("saved fit {0}")]
     SavedFit(String),
+    /// A model or stage produced NaN or infinite values (names the stage).
+    #[error("non-finite output: {0}")]
+    NonFinite(String),
     /// A device name is unknown or its backend was not compiled in.
     #[error("device: {0}")]
     Device(String),

@@ -32,7 +32,7 @@ pub fn forward_flops(cfg: &ModelConfig, n_train: usize, n_test: usize, cols: usi
 mod tests {
     use super::*;
     use crate::config::Task;
-    use crate::random::default_config;
+    use crate::random_weights::default_config;
 
     #[test]
     fn matches_the_shared_estimate_for_the_default_model() {

@@ -8,14 +8,6 @@ use crate::error::Result;
 use crate::mlp::Mlp;
 use crate::nn::PlainLayerNorm;
 
-/// Where the test rows' keys and values for the items attention come from.
-pub enum ItemsKv<'a> {
-    /// Projected from this call's train rows (head 0 only).
-    FromTrain,
-    /// Taken from a cache built by an earlier train-only call.
-    Cached(&'a KvCache),
-}
-
 fn no_train_rows() -> crate::error::ModelError {
     crate::error::input_err(
         "x",
@@ -49,7 +41,8 @@ impl PerFeatureEncoderLayer {
 
     /// `state: [R, T, E]` (rows, feature groups + target token, width) with the first
     /// `n_train` rows being train rows. Train rows attend to train rows with all heads;
-    /// test rows attend to train rows' head-0 K/V (or to `items_kv` when cached).
+    /// test rows attend to train rows' head-0 K/V, or to `cache` (`[T, 1, N, D]`, from an
+    /// earlier train-only call) when given.
     ///
     /// Returns the new state and, when `keep_cache`, the head-0 K/V of the train rows
     /// (`[T, 1, n_train, D]`).
@@ -57,7 +50,7 @@ impl PerFeatureEncoderLayer {
         &self,
         state: Tensor<3>,
         n_train: usize,
-        items_kv: ItemsKv<'_>,
+        cache: Option<&KvCache>,
         keep_cache: bool,
         query_chunk: Option<usize>,
     ) -> Result<(Tensor<3>, Option<KvCache>)> {
@@ -80,15 +73,16 @@ impl PerFeatureEncoderLayer {
             let out = self
                 .attn_between_items
                 .attend(train.clone(), &kv, query_chunk)?;
+            let device = train.device();
             parts.push(train + out);
-            train_kv = Some(kv.narrow_heads(0, 1));
+            train_kv = Some(kv.narrow_heads(0, 1, &device));
         }
         if n_test > 0 {
             let test = columns.narrow(1, n_train, n_test);
-            let kv = match (&items_kv, &train_kv) {
-                (ItemsKv::Cached(kv), _) => (*kv).clone(),
-                (ItemsKv::FromTrain, Some(kv)) => kv.clone(),
-                (ItemsKv::FromTrain, None) => return Err(no_train_rows()),
+            let kv = match (cache, &train_kv) {
+                (Some(kv), _) => kv.clone(),
+                (None, Some(kv)) => kv.clone(),
+                (None, None) => return Err(no_train_rows()),
             };
             let out = self
                 .attn_between_items
@@ -110,7 +104,7 @@ impl PerFeatureEncoderLayer {
         &self,
         state: Tensor<3>,
         n_train: usize,
-        items_kv: ItemsKv<'_>,
+        cache: Option<&KvCache>,
         query_chunk: Option<usize>,
     ) -> Result<Tensor<2>> {
         let [rows, t, e] = state.dims();
@@ -124,12 +118,12 @@ impl PerFeatureEncoderLayer {
             .attend(target.clone(), &feat_kv, None)?;
         let column = self.norm.forward(target + feat).swap_dims(0, 1); // [1, R, E]
         let test = column.clone().narrow(1, n_train, n_test);
-        let kv = match items_kv {
-            ItemsKv::Cached(kv) => kv.narrow_batch(t - 1, 1),
-            ItemsKv::FromTrain if n_train > 0 => self
+        let kv = match cache {
+            Some(kv) => kv.narrow_batch(t - 1, 1),
+            None if n_train > 0 => self
                 .attn_between_items
                 .project_kv(column.narrow(1, 0, n_train), KvHeads::First)?,
-            ItemsKv::FromTrain => return Err(no_train_rows()),
+            None => return Err(no_train_rows()),
         };
         let out = self
             .attn_between_items

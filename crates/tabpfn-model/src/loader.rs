@@ -92,6 +92,15 @@ fn validate<'a>(
                 reason: format!("has shape {:?}, expected {shape:?}", t.shape),
             });
         }
+        if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Weights {
+                name,
+                reason: format!(
+                    "element {i} is {}; a usable checkpoint holds finite weights only",
+                    t.data[i]
+                ),
+            });
+        }
         tensors.insert(key, t);
     }
     if let Some((name, t)) = found.iter().next() {
@@ -164,10 +173,11 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
     };
 
     // the CPU kernels read host copies of the layer weights (a few MB)
-    let host = crate::device::is_cpu(device)
-        .then(|| crate::cpu::HostStack::new(&layers, cfg.emsize))
-        .flatten()
-        .map(std::sync::Arc::new);
+    let host = if crate::device::is_cpu(device) {
+        crate::cpu::HostStack::new(&layers, cfg.emsize)?.map(std::sync::Arc::new)
+    } else {
+        None
+    };
 
     Ok(PerFeatureTransformer {
         x_proj: linear(&format!("encoder.{enc_idx}.layer"), cfg.encoder_use_bias),

@@ -79,28 +79,3 @@ pub fn tensor4(t: &Tensor32, device: &Device) -> Tensor<4> {
         device,
     )
 }
-
-/// Copies a tensor back to the host as row-major f32; a failed device read is an error
-/// naming `what` (GPU backends execute lazily, so an out-of-memory or buffer-limit failure
-/// of any earlier op surfaces here).
-pub fn try_to_vec<const D: usize>(t: Tensor<D>, what: &str) -> crate::error::Result<Vec<f32>> {
-    let dims = t.dims();
-    let data = t.try_into_data().map_err(|e| {
-        crate::error::ModelError::Device(format!(
-            "computing {what} {dims:?} failed on the device: {e:?}. On a GPU, bound the \
-             attention's memory with fewer test rows per call (--batch-size) or a query chunk"
-        ))
-    })?;
-    Ok(data
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap_or_default())
-}
-
-/// Copies a tensor back to the host as row-major f32.
-pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap_or_default()
-}

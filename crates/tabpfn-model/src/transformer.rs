@@ -10,16 +10,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use tabpfn_attention::KvCache;
+use tabpfn_attention::read_back;
 
 use crate::cache::TrainCache;
 use crate::config::{ModelConfig, Task};
-use crate::cpu::{HeadZeroKv, HostKv, HostStack};
+use crate::cpu::HostStack;
 use crate::decoder::Decoder;
-use crate::error::{input_err, Result};
-use crate::layer::{ItemsKv, PerFeatureEncoderLayer};
-use crate::nn::{to_vec, try_to_vec, Linear};
-use crate::rng::TorchRng;
+use crate::error::{input_err, ModelError, Result};
+use crate::layer::PerFeatureEncoderLayer;
+use crate::nn::Linear;
+use crate::stack::{self, BurnStack, CpuStack};
+use crate::torch_rng::TorchRng;
 use crate::x_encoder::{self, EncodedX, XEncoderOptions};
 use crate::y_encoder;
 
@@ -115,7 +116,13 @@ impl PerFeatureTransformer {
     /// Loads a `.ckpt` or `.safetensors` checkpoint onto `device`, validating every tensor.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let ckpt = tabpfn_weights::Checkpoint::open(path)?;
-        crate::loader::from_checkpoint(&ckpt, device)
+        Self::from_checkpoint(&ckpt, device)
+    }
+
+    /// Builds the network from a checkpoint already read (a file, bytes embedded in a
+    /// binary, or random weights), validating every tensor's name and shape.
+    pub fn from_checkpoint(ckpt: &tabpfn_weights::Checkpoint, device: &Device) -> Result<Self> {
+        crate::loader::from_checkpoint(ckpt, device)
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -155,12 +162,14 @@ impl PerFeatureTransformer {
         self.torch_rng
     }
 
-    /// The encoder layers (Burn modules).
+    /// The encoder layers (Burn modules), for the component benchmarks.
+    #[doc(hidden)]
     pub fn layers(&self) -> &[PerFeatureEncoderLayer] {
         &self.layers
     }
 
-    /// The layers of the CPU path (`None` off the CPU device).
+    /// The layers of the CPU path (`None` off the CPU device), for the component benchmarks.
+    #[doc(hidden)]
     pub fn cpu_layers(&self) -> Option<&[crate::cpu::HostLayer]> {
         self.host.as_deref().map(|h| h.layers.as_slice())
     }
@@ -170,6 +179,11 @@ impl PerFeatureTransformer {
             Kernels::Auto => self.host.as_deref(),
             Kernels::Stock => None,
         }
+    }
+
+    /// Whether this model's layer stack keeps K/V caches as host buffers (CPU kernels).
+    pub(crate) fn cache_on_host(&self) -> bool {
+        self.host_stack().is_some()
     }
 
     /// Regression borders `[num_buckets + 1]`, or `None` for a classifier.
@@ -253,86 +267,49 @@ impl PerFeatureTransformer {
         }
     }
 
-    /// Runs every layer on `state` and decodes the target token of the test rows; the last
-    /// layer computes only what the decoder reads.
+    /// Runs every layer on `state` and decodes the target token of the test rows, on the
+    /// stack [`Kernels`] selects for this device; the last layer computes only what the
+    /// decoder reads.
     fn run_layers(
         &self,
-        mut state: Tensor<3>,
+        state: Tensor<3>,
         n_train: usize,
         cache: Option<&TrainCache>,
         query_chunk: Option<usize>,
     ) -> Result<Logits> {
-        if let Some(host) = self.host_stack() {
-            return self.run_layers_host(host, state, n_train, cache);
-        }
-        let kv_of = |l: usize| match cache {
-            Some(c) => ItemsKv::Cached(&c.kv[l]),
-            None => ItemsKv::FromTrain,
+        let kv = cache.map(|c| c.kv.as_slice());
+        let target = match self.host_stack() {
+            Some(host) => {
+                let stack = CpuStack {
+                    host,
+                    device: &self.device,
+                };
+                stack::run(&stack, state, n_train, kv)?
+            }
+            None => {
+                let stack = BurnStack {
+                    layers: &self.layers,
+                    query_chunk,
+                };
+                stack::run(&stack, state, n_train, kv)?
+            }
         };
-        let last = self.layers.len() - 1;
-        for (l, layer) in self.layers[..last].iter().enumerate() {
-            state = layer
-                .forward(state, n_train, kv_of(l), false, query_chunk)?
-                .0;
-        }
-        let target =
-            self.layers[last].forward_test_targets(state, n_train, kv_of(last), query_chunk)?;
         let [m, _] = target.dims();
+        let data = read_back(self.decoder.forward(target), "the logits")?;
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            let n_out = self.config.n_out();
+            return Err(ModelError::NonFinite(format!(
+                "the network's logits (decoder output) hold {} at test row {}, output {}; the \
+                 model's weights or the inputs overflow float32",
+                data[i],
+                i / n_out,
+                i % n_out
+            )));
+        }
         Ok(Logits {
             rows: m,
             n_out: self.config.n_out(),
-            data: try_to_vec(self.decoder.forward(target), "the logits")?,
-        })
-    }
-
-    /// [`Self::run_layers`] on host buffers with the CPU kernels.
-    fn run_layers_host(
-        &self,
-        host: &HostStack,
-        state: Tensor<3>,
-        n_train: usize,
-        cache: Option<&TrainCache>,
-    ) -> Result<Logits> {
-        let [r, t, e] = state.dims();
-        if cache.is_none() && n_train == 0 {
-            return Err(input_err(
-                "x",
-                "test rows need train rows (or a train-set cache) to attend to",
-            ));
-        }
-        let mut x = to_vec(state);
-        let cached = match cache {
-            Some(c) => Some(match c.host_kv.get() {
-                Some(h) => h,
-                None => {
-                    let h =
-                        c.kv.iter()
-                            .map(|kv| host_kv(kv, t))
-                            .collect::<Result<Vec<_>>>()?;
-                    c.host_kv.get_or_init(|| h)
-                }
-            }),
-            None => None,
-        };
-        let kv_of = |l: usize| match &cached {
-            Some(c) => HostKv::Cached {
-                k: &c[l].k,
-                v: &c[l].v,
-                n: c[l].n,
-            },
-            None => HostKv::FromTrain,
-        };
-        let last = host.layers.len() - 1;
-        for (l, layer) in host.layers[..last].iter().enumerate() {
-            layer.forward(&mut x, r, t, n_train, kv_of(l), false);
-        }
-        let target = host.layers[last].forward_test_targets(&x, r, t, n_train, kv_of(last));
-        let m = r - n_train;
-        let target = Tensor::<2>::from_data(TensorData::new(target, [m, e]), &self.device);
-        Ok(Logits {
-            rows: m,
-            n_out: self.config.n_out(),
-            data: try_to_vec(self.decoder.forward(target), "the logits")?,
+            data,
         })
     }
 
@@ -398,35 +375,23 @@ impl PerFeatureTransformer {
         self.check_state(&x_state)?;
         let (ey, y_state) = y_encoder::fit_transform(y, n, self.task() == Task::Classification);
         let pos = self.positional(ex.n_groups);
-        let mut state = self.embed(&ex, ey, pos.clone())?;
-        let mut kv = Vec::with_capacity(self.layers.len());
-        let host_kv = std::sync::OnceLock::new();
-        let last = self.layers.len() - 1;
-        if let Some(host) = self.host_stack() {
-            let [r, t, _] = state.dims();
-            let mut x = to_vec(state);
-            let mut kept_all = Vec::with_capacity(self.layers.len());
-            for layer in &host.layers[..last] {
-                let kept = layer
-                    .forward(&mut x, r, t, n, HostKv::FromTrain, true)
-                    .ok_or_else(|| input_err("x", "no train rows to cache"))?;
-                kv.push(self.kv_tensor(kept.clone(), t)?);
-                kept_all.push(kept);
+        let state = self.embed(&ex, ey, pos.clone())?;
+        let kv = match self.host_stack() {
+            Some(host) => {
+                let stack = CpuStack {
+                    host,
+                    device: &self.device,
+                };
+                stack::build_cache(&stack, state)?
             }
-            let kept = host.layers[last].items_kv_only(&mut x, r, t);
-            kv.push(self.kv_tensor(kept.clone(), t)?);
-            kept_all.push(kept);
-            let _ = host_kv.set(kept_all);
-        } else {
-            for layer in &self.layers[..last] {
-                let (s, cache) =
-                    layer.forward(state, n, ItemsKv::FromTrain, true, options.query_chunk)?;
-                kv.push(cache.ok_or_else(|| input_err("x", "no train rows to cache"))?);
-                state = s;
+            None => {
+                let stack = BurnStack {
+                    layers: &self.layers,
+                    query_chunk: options.query_chunk,
+                };
+                stack::build_cache(&stack, state)?
             }
-            // test rows read only the last layer's K/V, never its output
-            kv.push(self.layers[last].items_kv_only(state)?);
-        }
+        };
         Ok(TrainCache {
             n_features: x_train.cols,
             n_train: n,
@@ -434,13 +399,17 @@ impl PerFeatureTransformer {
             y_state,
             embeddings: pos,
             kv,
-            query_chunk: options.query_chunk,
-            host_kv,
         })
     }
 
-    /// "Predict many": logits of `x_test` rows from a [`TrainCache`].
-    pub fn predict_cached(&self, cache: &TrainCache, x_test: Table<'_>) -> Result<Logits> {
+    /// "Predict many": logits of `x_test` rows from a [`TrainCache`]. `query_chunk` bounds
+    /// the attention's memory as in [`ForwardOptions::query_chunk`] (same result).
+    pub fn predict_cached(
+        &self,
+        cache: &TrainCache,
+        x_test: Table<'_>,
+        query_chunk: Option<usize>,
+    ) -> Result<Logits> {
         cache.check_compatible(self, x_test.cols)?;
         let m = x_test.rows;
         if m == 0 {
@@ -449,34 +418,10 @@ impl PerFeatureTransformer {
         let ex = x_encoder::transform(x_test.x, m, x_test.cols, &cache.x_state);
         let ey = y_encoder::transform(m, &cache.y_state);
         let state = self.embed(&ex, ey, cache.embeddings.clone())?;
-        self.run_layers(state, 0, Some(cache), cache.query_chunk)
-    }
-
-    /// Host head-0 K/V `[T, N, D]` → a cache entry `[T, 1, N, D]` on the model's device.
-    fn kv_tensor(&self, kv: HeadZeroKv, t: usize) -> Result<KvCache> {
-        let d = kv.k.len() / (t * kv.n).max(1);
-        let k = Tensor::<4>::from_data(TensorData::new(kv.k, [t, 1, kv.n, d]), &self.device);
-        let v = Tensor::<4>::from_data(TensorData::new(kv.v, [t, 1, kv.n, d]), &self.device);
-        Ok(KvCache::new(k, v)?)
+        self.run_layers(state, 0, Some(cache), query_chunk)
     }
 
     pub(crate) fn n_layers(&self) -> usize {
         self.layers.len()
     }
-}
-
-/// A cache entry `[T, 1, N, D]` as host buffers for the CPU kernels.
-fn host_kv(kv: &KvCache, t: usize) -> Result<HeadZeroKv> {
-    let [b, h, n, _] = kv.keys().dims();
-    if b != t || h != 1 || n == 0 {
-        return Err(crate::error::ModelError::Cache(format!(
-            "items K/V has shape [{b}, {h}, {n}, _], expected [{t}, 1, N ≥ 1, _] (one column \
-             per token, head 0 only)"
-        )));
-    }
-    Ok(HeadZeroKv {
-        k: to_vec(kv.keys().clone()),
-        v: to_vec(kv.values().clone()),
-        n,
-    })
 }

@@ -15,8 +15,9 @@ use serde_json::Value;
 use tabpfn_model::{
     BarDistribution, ForwardOptions, Kernels, Logits, PerFeatureTransformer, Table, Task,
 };
+use tabpfn_test_support::assert_close;
 
-const TOL: f32 = 1e-5;
+const TOL: f64 = 1e-5;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/model")
@@ -36,21 +37,13 @@ fn model(name: &str) -> PerFeatureTransformer {
         .clone()
 }
 
-fn max_abs_diff(got: &[f32], expected: &ArrayD<f32>) -> f32 {
-    assert_eq!(got.len(), expected.len(), "length");
-    got.iter()
-        .zip(expected.iter())
-        .map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() })
-        .fold(0.0f32, f32::max)
-}
-
 fn check(case: &str, what: &str, got: &[f32], expected: &ArrayD<f32>) {
-    let d = max_abs_diff(got, expected);
+    let want: Vec<f32> = expected.iter().copied().collect();
+    let d = assert_close(&format!("{case}/{what}"), got, &want, TOL);
     println!(
         "{case}/{what}: max |Δ| = {d:.3e} over {} values (tolerance {TOL:.0e})",
         got.len()
     );
-    assert!(d <= TOL, "{case}/{what}: max |Δ| {d:e} > {TOL:e}");
 }
 
 /// Each case runs through both implementations of the layer stack: the CPU kernels
@@ -96,7 +89,7 @@ fn run_case_with(label: &str, case: &str, kernels: Kernels) {
             .fit_cache(Table::new(&x[..n * cols], n, cols).unwrap(), &y, opts)
             .unwrap();
         let test = Table::new(&x[n * cols..], rows - n, cols).unwrap();
-        let cached = m.predict_cached(&cache, test).unwrap();
+        let cached = m.predict_cached(&cache, test, None).unwrap();
         check(
             label,
             "logits_cache",
@@ -111,7 +104,7 @@ fn run_case_with(label: &str, case: &str, kernels: Kernels) {
         cache.save(&path).unwrap();
         let loaded = tabpfn_model::TrainCache::load(&path, &m).unwrap();
         std::fs::remove_file(&path).ok();
-        let again = m.predict_cached(&loaded, test).unwrap();
+        let again = m.predict_cached(&loaded, test, None).unwrap();
         assert_eq!(
             again.data, cached.data,
             "{label}: cache reloaded from disk gives other logits"

@@ -23,6 +23,7 @@ use tabpfn_model::pipeline::{
     Target, DEFAULT_QUANTILES,
 };
 use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table};
+use tabpfn_test_support::{assert_close, max_abs_diff};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -383,13 +384,10 @@ fn decisions_and_matrices(name: &str) {
         let e = worst_by_kind.entry(tname).or_insert(0.0);
         *e = e.max(w1).max(w2);
         let exp_y: ArrayD<f64> = c.npz.by_name(&format!("m{i}_y_train")).unwrap();
-        let ydiff = y_tr
-            .iter()
-            .zip(exp_y.iter())
-            .map(|(a, b)| (*a as f64 - b).abs())
-            .fold(0.0, f64::max);
+        let y_tr64: Vec<f64> = y_tr.iter().map(|&v| v as f64).collect();
+        let exp_y: Vec<f64> = exp_y.iter().copied().collect();
         let ytol = if is_clf { 0.0 } else { 1e-6 };
-        assert!(ydiff <= ytol, "{name}: member {i} y: max |Δ| {ydiff:e}");
+        assert_close(&format!("{name}: member {i} y"), &y_tr64, &exp_y, ytol);
     }
     let mut kinds: Vec<_> = worst_by_kind.into_iter().collect();
     kinds.sort_by(|a, b| a.0.cmp(b.0));
@@ -422,7 +420,7 @@ fn network_on_reference_members(name: &str) {
     };
     let n = meta["members"].as_array().unwrap().len();
     let mut logits = Vec::new();
-    let mut worst_logit = 0.0f32;
+    let mut worst_logit = 0.0f64;
     for i in 0..n {
         let tr = arr2(&mut c.npz, &format!("m{i}_x_train"));
         let te = arr2(&mut c.npz, &format!("m{i}_x_test"));
@@ -435,13 +433,8 @@ fn network_on_reference_members(name: &str) {
             .forward(Table::new(&x, rows, cols).unwrap(), &yv, opts)
             .unwrap();
         let exp: ArrayD<f32> = c.npz.by_name(&format!("m{i}_logits")).unwrap();
-        assert_eq!(l.data.len(), exp.len(), "{name}: member {i} logits shape");
-        let d = l
-            .data
-            .iter()
-            .zip(exp.iter())
-            .map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() })
-            .fold(0.0f32, f32::max);
+        let exp: Vec<f32> = exp.iter().copied().collect();
+        let d = assert_close(&format!("{name}: member {i} logits"), &l.data, &exp, 1e-5);
         worst_logit = worst_logit.max(d);
         logits.push(l);
     }
@@ -475,7 +468,7 @@ fn network_on_reference_members(name: &str) {
         let mean = yv.iter().sum::<f64>() / yv.len() as f64;
         let std =
             (yv.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / yv.len() as f64).sqrt() as f32;
-        let tol = 1e-5 * std;
+        let tol = (1e-5 * std) as f64;
         let mut report = Vec::new();
         for (what, got) in [
             ("mean", &out.mean),
@@ -499,12 +492,13 @@ fn network_on_reference_members(name: &str) {
     }
 }
 
-fn max_diff(got: &[f32], exp: &ArrayD<f32>) -> f32 {
-    assert_eq!(got.len(), exp.len());
-    got.iter()
-        .zip(exp.iter())
-        .map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() })
-        .fold(0.0, f32::max)
+/// Max |Δ| against a fixture array; fails on a length mismatch or a NaN (the caller
+/// checks the tolerance).
+fn max_diff(got: &[f32], exp: &ArrayD<f32>) -> f64 {
+    let exp: Vec<f32> = exp.iter().copied().collect();
+    max_abs_diff(got, &exp)
+        .unwrap_or_else(|m| panic!("{m:?}"))
+        .0
 }
 
 /// `fit_with_cache` predicts what `fit_preprocessors` predicts.
@@ -536,13 +530,13 @@ fn fit_with_cache_matches_fit_preprocessors() {
         };
         let a = run(FitMode::FitPreprocessors);
         let b = run(FitMode::FitWithCache);
-        let d = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let d = assert_close(
+            &format!("{name}: fit_with_cache vs fit_preprocessors"),
+            &a,
+            &b,
+            1e-5,
+        );
         println!("{name}: fit_with_cache vs fit_preprocessors max |Δ| {d:.3e}");
-        assert!(d <= 1e-5, "{name}: {d:e}");
     }
 }
 

@@ -11,7 +11,9 @@
 //! converted and the conversion is recorded in [`SourceInfo`]. This crate knows formats,
 //! not architectures: validating names and shapes against the network is `tabpfn-model`'s job.
 
+pub mod dtype;
 mod error;
+pub mod files;
 pub mod json;
 pub mod pickle;
 mod safetensors_io;
@@ -22,7 +24,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use dtype::Dtype;
 pub use error::WeightsError;
+
+/// The largest checkpoint file read: 16 GiB, far beyond any TabPFN checkpoint (v2: ~30 MB).
+pub const MAX_FILE_BYTES: u64 = 16 << 30;
 
 /// A row-major float32 tensor.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,14 +144,11 @@ impl Checkpoint {
         ck.finish(Path::new("<memory>"))
     }
 
-    /// Reads a `.ckpt` (torch zip) or `.safetensors` file; the format is detected from the
-    /// content, not the extension.
+    /// Reads a `.ckpt` (torch zip) or `.safetensors` file of at most [`MAX_FILE_BYTES`];
+    /// the format is detected from the content, not the extension.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = files::read_bounded(path, MAX_FILE_BYTES, "checkpoint files")?;
         Self::from_bytes(path, &bytes)
     }
 
@@ -159,10 +162,11 @@ impl Checkpoint {
                 reason: "the file is empty".into(),
             });
         }
-        let mut ckpt = if bytes.starts_with(b"PK") || !safetensors_io::looks_like(bytes) {
-            torch_zip::read(path, bytes)?
-        } else {
+        // zip archives start with "PK"; safetensors with an 8-byte header length and `{`
+        let mut ckpt = if safetensors_io::looks_like(bytes) {
             safetensors_io::read(path, bytes)?
+        } else {
+            torch_zip::read(path, bytes)?
         };
         ckpt.info.sha256 = format!("{:x}", Sha256::digest(bytes));
         ckpt.info.file_size = bytes.len() as u64;

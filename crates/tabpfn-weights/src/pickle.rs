@@ -9,54 +9,28 @@ use std::collections::HashMap;
 
 use crate::WeightsError;
 
-/// Element type of a torch storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StorageDtype {
-    F32,
-    F64,
-    F16,
-    Bf16,
+pub use crate::dtype::Dtype as StorageDtype;
+
+/// The dtype of a torch storage class (`torch.FloatStorage`, …).
+fn dtype_of_storage_class(name: &str) -> Option<StorageDtype> {
+    Some(match name {
+        "FloatStorage" => StorageDtype::F32,
+        "DoubleStorage" => StorageDtype::F64,
+        "HalfStorage" => StorageDtype::F16,
+        "BFloat16Storage" => StorageDtype::Bf16,
+        _ => return None,
+    })
 }
 
-impl StorageDtype {
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            Self::F32 => 4,
-            Self::F64 => 8,
-            Self::F16 | Self::Bf16 => 2,
-        }
-    }
-
-    /// Torch's name for the dtype.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::F32 => "float32",
-            Self::F64 => "float64",
-            Self::F16 => "float16",
-            Self::Bf16 => "bfloat16",
-        }
-    }
-
-    fn from_storage_class(name: &str) -> Option<Self> {
-        Some(match name {
-            "FloatStorage" => Self::F32,
-            "DoubleStorage" => Self::F64,
-            "HalfStorage" => Self::F16,
-            "BFloat16Storage" => Self::Bf16,
-            _ => return None,
-        })
-    }
-
-    fn from_dtype_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "float32" | "float" => Self::F32,
-            "float64" | "double" => Self::F64,
-            "float16" | "half" => Self::F16,
-            "bfloat16" => Self::Bf16,
-            _ => return None,
-        })
-    }
+/// The dtype of a `torch.<name>` dtype object (`torch.float32`, …).
+fn dtype_of_name(name: &str) -> Option<StorageDtype> {
+    Some(match name {
+        "float32" | "float" => StorageDtype::F32,
+        "float64" | "double" => StorageDtype::F64,
+        "float16" | "half" => StorageDtype::F16,
+        "bfloat16" => StorageDtype::Bf16,
+        _ => return None,
+    })
 }
 
 /// A reference to one storage file of the archive (`<archive>/data/<key>`).
@@ -114,11 +88,11 @@ impl Global {
             ("collections", "OrderedDict") => Self::OrderedDict,
             ("torch._utils", "_rebuild_tensor_v2") => Self::RebuildTensorV2,
             ("torch._utils", "_rebuild_parameter") => Self::RebuildParameter,
-            ("torch", n) if StorageDtype::from_storage_class(n).is_some() => {
-                Self::StorageClass(StorageDtype::from_storage_class(n).unwrap_or(StorageDtype::F32))
+            ("torch", n) if dtype_of_storage_class(n).is_some() => {
+                Self::StorageClass(dtype_of_storage_class(n).unwrap_or(StorageDtype::F32))
             }
-            ("torch", n) if StorageDtype::from_dtype_name(n).is_some() => {
-                Self::Dtype(StorageDtype::from_dtype_name(n).unwrap_or(StorageDtype::F32))
+            ("torch", n) if dtype_of_name(n).is_some() => {
+                Self::Dtype(dtype_of_name(n).unwrap_or(StorageDtype::F32))
             }
             _ => {
                 return Err(WeightsError::ForbiddenGlobal(format!("{module}.{name}")));
@@ -165,16 +139,64 @@ impl Value {
     }
 }
 
+/// The deepest nesting of containers a pickle may build: a weights file nests ~5 deep;
+/// deeper values would overflow the stack when dropped or converted recursively.
+pub const MAX_DEPTH: u32 = 256;
+
+/// What the values a pickle builds may cost in memory, beyond this multiple of the
+/// pickle's own size (memo references let a few bytes copy a large value: `memo_get`
+/// clones).
+pub const COST_PER_INPUT_BYTE: usize = 16;
+
+/// A budget every pickle gets regardless of its size (bytes).
+pub const BASE_COST: usize = 64 << 20;
+
+/// Approximate heap bytes of one value node (enum + bookkeeping).
+const NODE_COST: usize = 64;
+
+/// A stack value with the depth of its deepest container.
 enum Item {
     Mark,
-    Val(Value),
+    Val(Value, u32),
 }
 
 struct Machine<'a> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<Item>,
-    memo: HashMap<u32, Value>,
+    memo: HashMap<u32, (Value, u32)>,
+    /// Bytes the values built so far may still cost.
+    budget: usize,
+}
+
+/// What `v` costs (nodes × [`NODE_COST`] + string and byte payloads), or `None` beyond
+/// `limit`; iterative, so any depth is fine.
+fn cost(v: &Value, limit: usize) -> Option<usize> {
+    let mut total = 0usize;
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        total = total.checked_add(NODE_COST)?;
+        match v {
+            Value::Str(s) => total = total.checked_add(s.len())?,
+            Value::Bytes(b) => total = total.checked_add(b.len())?,
+            Value::List(items) | Value::Tuple(items) => todo.extend(items),
+            Value::Dict(d) => {
+                for (k, x) in d {
+                    todo.push(k);
+                    todo.push(x);
+                }
+            }
+            Value::Tensor(t) => {
+                total = total.checked_add(t.storage.key.len() + 16 * (t.size.len() + 1))?
+            }
+            Value::Storage(s) => total = total.checked_add(s.key.len())?,
+            _ => {}
+        }
+        if total > limit {
+            return None;
+        }
+    }
+    Some(total)
 }
 
 fn err(msg: impl Into<String>) -> WeightsError {
@@ -225,80 +247,149 @@ impl<'a> Machine<'a> {
         Ok(s)
     }
 
-    fn push(&mut self, v: Value) {
-        self.stack.push(Item::Val(v));
+    /// Charges `bytes` to the budget.
+    fn charge(&mut self, bytes: usize) -> Result<(), WeightsError> {
+        self.budget = self.budget.checked_sub(bytes).ok_or_else(|| {
+            err(format!(
+                "the pickle builds more than {} bytes of values (limit: {BASE_COST} + \
+                 {COST_PER_INPUT_BYTE} × its {} bytes); refusing a memory bomb",
+                BASE_COST + COST_PER_INPUT_BYTE * self.data.len(),
+                self.data.len()
+            ))
+        })?;
+        Ok(())
     }
 
-    fn pop(&mut self) -> Result<Value, WeightsError> {
+    /// Pushes a new leaf value (depth 0).
+    fn push(&mut self, v: Value) -> Result<(), WeightsError> {
+        self.push_at(v, 0)
+    }
+
+    /// Pushes a value whose deepest container is `depth` levels down.
+    fn push_at(&mut self, v: Value, depth: u32) -> Result<(), WeightsError> {
+        if depth > MAX_DEPTH {
+            return Err(err(format!(
+                "values nested deeper than {MAX_DEPTH} levels; a weights file never needs that"
+            )));
+        }
+        let extra = match &v {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            _ => 0,
+        };
+        self.charge(NODE_COST + extra)?;
+        self.stack.push(Item::Val(v, depth));
+        Ok(())
+    }
+
+    fn pop_item(&mut self) -> Result<(Value, u32), WeightsError> {
         match self.stack.pop() {
-            Some(Item::Val(v)) => Ok(v),
+            Some(Item::Val(v, d)) => Ok((v, d)),
             Some(Item::Mark) => Err(err("unexpected MARK on the pickle stack")),
             None => Err(err("pickle stack underflow")),
         }
     }
 
-    fn top(&mut self) -> Result<&mut Value, WeightsError> {
+    fn pop(&mut self) -> Result<Value, WeightsError> {
+        Ok(self.pop_item()?.0)
+    }
+
+    fn top(&mut self) -> Result<(&mut Value, &mut u32), WeightsError> {
         match self.stack.last_mut() {
-            Some(Item::Val(v)) => Ok(v),
+            Some(Item::Val(v, d)) => Ok((v, d)),
             _ => Err(err("pickle stack underflow")),
         }
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<Value>, WeightsError> {
+    /// The items above the topmost MARK and the depth of the deepest.
+    fn pop_mark(&mut self) -> Result<(Vec<Value>, u32), WeightsError> {
         let mut items = Vec::new();
+        let mut depth = 0;
         loop {
             match self.stack.pop() {
                 Some(Item::Mark) => break,
-                Some(Item::Val(v)) => items.push(v),
+                Some(Item::Val(v, d)) => {
+                    items.push(v);
+                    depth = depth.max(d);
+                }
                 None => return Err(err("MARK not found on the pickle stack")),
             }
         }
         items.reverse();
-        Ok(items)
+        Ok((items, depth))
     }
 
-    fn memo_get(&self, i: u32) -> Result<Value, WeightsError> {
-        self.memo
+    fn memo_get(&mut self, i: u32) -> Result<(), WeightsError> {
+        let (v, d) = self
+            .memo
             .get(&i)
-            .cloned()
-            .ok_or_else(|| err(format!("memo key {i} not found")))
+            .ok_or_else(|| err(format!("memo key {i} not found")))?;
+        // the copy costs what the value costs: charged before it is made
+        let c = cost(v, self.budget).ok_or_else(|| {
+            err(format!(
+                "memo key {i} refers to a value larger than the remaining budget of {} bytes; \
+                 refusing a memory bomb",
+                self.budget
+            ))
+        })?;
+        let (v, d) = (v.clone(), *d);
+        self.charge(c)?;
+        self.stack.push(Item::Val(v, d));
+        Ok(())
     }
 
     fn memo_put(&mut self, i: u32) -> Result<(), WeightsError> {
-        let v = match self.stack.last() {
-            Some(Item::Val(v)) => v.clone(),
+        let (v, d) = match self.stack.last() {
+            Some(Item::Val(v, d)) => (v, *d),
             _ => return Err(err("nothing to memoize")),
         };
-        self.memo.insert(i, v);
+        let c = cost(v, self.budget).ok_or_else(|| err("memoized value exceeds the budget"))?;
+        let v = v.clone();
+        self.charge(c)?;
+        self.memo.insert(i, (v, d));
         Ok(())
     }
 
-    fn set_items(&mut self, items: Vec<Value>) -> Result<(), WeightsError> {
+    fn set_items(&mut self, items: Vec<Value>, depth: u32) -> Result<(), WeightsError> {
         if !items.len().is_multiple_of(2) {
             return Err(err("SETITEMS with an odd number of items"));
         }
-        let target = self.top()?;
+        let (target, target_depth) = self.top()?;
         let Value::Dict(d) = target else {
             return Err(err(format!("SETITEM(S) on a {}", target.kind())));
         };
+        if !items.is_empty() {
+            *target_depth = (*target_depth).max(depth + 1);
+            if *target_depth > MAX_DEPTH {
+                return Err(err(format!(
+                    "values nested deeper than {MAX_DEPTH} levels; a weights file never needs that"
+                )));
+            }
+        }
+        // duplicate keys are resolved once, at the end (`dedupe_dicts`): linear time
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            if let Some(slot) = d.iter_mut().find(|(k2, _)| *k2 == k) {
-                slot.1 = v;
-            } else {
-                d.push((k, v));
-            }
+            d.push((k, v));
         }
         Ok(())
     }
 
-    fn append(&mut self, items: Vec<Value>) -> Result<(), WeightsError> {
+    fn append(&mut self, items: Vec<Value>, depth: u32) -> Result<(), WeightsError> {
         match self.top()? {
-            Value::List(l) => {
+            (Value::List(l), target_depth) => {
+                if !items.is_empty() {
+                    *target_depth = (*target_depth).max(depth + 1);
+                    if *target_depth > MAX_DEPTH {
+                        return Err(err(format!(
+                            "values nested deeper than {MAX_DEPTH} levels; a weights file never \
+                             needs that"
+                        )));
+                    }
+                }
                 l.extend(items);
                 Ok(())
             }
-            other => Err(err(format!("APPEND(S) on a {}", other.kind()))),
+            (other, _) => Err(err(format!("APPEND(S) on a {}", other.kind()))),
         }
     }
 
@@ -417,22 +508,27 @@ impl<'a> Machine<'a> {
                 0x95 => {
                     self.u64()?; // FRAME
                 }
-                b'.' => return self.pop(), // STOP
+                b'.' => {
+                    // STOP
+                    let mut v = self.pop()?;
+                    dedupe_dicts(&mut v);
+                    return Ok(v);
+                }
                 b'(' => self.stack.push(Item::Mark),
-                b'N' => self.push(Value::None),
-                0x88 => self.push(Value::Bool(true)),
-                0x89 => self.push(Value::Bool(false)),
+                b'N' => self.push(Value::None)?,
+                0x88 => self.push(Value::Bool(true))?,
+                0x89 => self.push(Value::Bool(false))?,
                 b'J' => {
                     let v = self.u32()? as i32;
-                    self.push(Value::Int(v as i64))
+                    self.push(Value::Int(v as i64))?
                 }
                 b'K' => {
                     let v = self.u8()?;
-                    self.push(Value::Int(v as i64))
+                    self.push(Value::Int(v as i64))?
                 }
                 b'M' => {
                     let v = self.u16()?;
-                    self.push(Value::Int(v as i64))
+                    self.push(Value::Int(v as i64))?
                 }
                 0x8a => {
                     // LONG1
@@ -448,96 +544,96 @@ impl<'a> Machine<'a> {
                     if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
                         v -= 1i64 << (8 * n);
                     }
-                    self.push(Value::Int(v))
+                    self.push(Value::Int(v))?
                 }
                 b'G' => {
                     let b = self.take(8)?;
                     let mut a = [0u8; 8];
                     a.copy_from_slice(b);
-                    self.push(Value::Float(f64::from_be_bytes(a)))
+                    self.push(Value::Float(f64::from_be_bytes(a)))?
                 }
                 b'X' => {
                     let n = self.u32()? as usize;
                     let s = self.take(n)?;
-                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))
+                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))?
                 }
                 0x8c => {
                     let n = self.u8()? as usize;
                     let s = self.take(n)?;
-                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))
+                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))?
                 }
                 0x8d => {
                     let n = self.u64()? as usize;
                     let s = self.take(n)?;
-                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))
+                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))?
                 }
                 b'U' => {
                     let n = self.u8()? as usize;
                     let s = self.take(n)?;
-                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))
+                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))?
                 }
                 b'T' => {
                     let n = self.u32()? as usize;
                     let s = self.take(n)?;
-                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))
+                    self.push(Value::Str(String::from_utf8_lossy(s).into_owned()))?
                 }
                 b'C' => {
                     let n = self.u8()? as usize;
                     let s = self.take(n)?.to_vec();
-                    self.push(Value::Bytes(s))
+                    self.push(Value::Bytes(s))?
                 }
                 b'B' => {
                     let n = self.u32()? as usize;
                     let s = self.take(n)?.to_vec();
-                    self.push(Value::Bytes(s))
+                    self.push(Value::Bytes(s))?
                 }
-                b'}' => self.push(Value::Dict(Vec::new())),
-                b']' => self.push(Value::List(Vec::new())),
-                b')' => self.push(Value::Tuple(Vec::new())),
+                b'}' => self.push(Value::Dict(Vec::new()))?,
+                b']' => self.push(Value::List(Vec::new()))?,
+                b')' => self.push(Value::Tuple(Vec::new()))?,
                 b't' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::Tuple(items))
+                    let (items, d) = self.pop_mark()?;
+                    self.push_at(Value::Tuple(items), d + 1)?
                 }
                 b'l' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::List(items))
+                    let (items, d) = self.pop_mark()?;
+                    self.push_at(Value::List(items), d + 1)?
                 }
                 b'd' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::Dict(Vec::new()));
-                    self.set_items(items)?;
+                    let (items, d) = self.pop_mark()?;
+                    self.push(Value::Dict(Vec::new()))?;
+                    self.set_items(items, d)?;
                 }
                 0x85 => {
-                    let a = self.pop()?;
-                    self.push(Value::Tuple(vec![a]))
+                    let (a, d) = self.pop_item()?;
+                    self.push_at(Value::Tuple(vec![a]), d + 1)?
                 }
                 0x86 => {
-                    let b = self.pop()?;
-                    let a = self.pop()?;
-                    self.push(Value::Tuple(vec![a, b]))
+                    let (b, db) = self.pop_item()?;
+                    let (a, da) = self.pop_item()?;
+                    self.push_at(Value::Tuple(vec![a, b]), da.max(db) + 1)?
                 }
                 0x87 => {
-                    let c = self.pop()?;
-                    let b = self.pop()?;
-                    let a = self.pop()?;
-                    self.push(Value::Tuple(vec![a, b, c]))
+                    let (c, dc) = self.pop_item()?;
+                    let (b, db) = self.pop_item()?;
+                    let (a, da) = self.pop_item()?;
+                    self.push_at(Value::Tuple(vec![a, b, c]), da.max(db).max(dc) + 1)?
                 }
                 b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    self.set_items(vec![k, v])?;
+                    let (v, dv) = self.pop_item()?;
+                    let (k, dk) = self.pop_item()?;
+                    self.set_items(vec![k, v], dk.max(dv))?;
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
-                    self.set_items(items)?;
+                    let (items, d) = self.pop_mark()?;
+                    self.set_items(items, d)?;
                 }
                 b'a' => {
-                    let v = self.pop()?;
-                    self.append(vec![v])?;
+                    let (v, d) = self.pop_item()?;
+                    self.append(vec![v], d)?;
                 }
                 b'e' => {
-                    let items = self.pop_mark()?;
-                    self.append(items)?;
+                    let (items, d) = self.pop_mark()?;
+                    self.append(items, d)?;
                 }
                 b'q' => {
                     let i = self.u8()? as u32;
@@ -553,45 +649,43 @@ impl<'a> Machine<'a> {
                 }
                 b'h' => {
                     let i = self.u8()? as u32;
-                    let v = self.memo_get(i)?;
-                    self.push(v)
+                    self.memo_get(i)?
                 }
                 b'j' => {
                     let i = self.u32()?;
-                    let v = self.memo_get(i)?;
-                    self.push(v)
+                    self.memo_get(i)?
                 }
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    self.push(Value::Global(Global::resolve(&module, &name)?))
+                    self.push(Value::Global(Global::resolve(&module, &name)?))?
                 }
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     match (module, name) {
                         (Value::Str(m), Value::Str(n)) => {
-                            self.push(Value::Global(Global::resolve(&m, &n)?))
+                            self.push(Value::Global(Global::resolve(&m, &n)?))?
                         }
                         _ => return Err(err("STACK_GLOBAL needs two strings")),
                     }
                 }
                 b'R' => {
-                    let args = self.pop()?;
+                    let (args, d) = self.pop_item()?;
                     let func = self.pop()?;
                     let v = Self::reduce(func, args)?;
-                    self.push(v)
+                    self.push_at(v, d)?
                 }
                 b'Q' => {
                     let pid = self.pop()?;
                     let v = Self::persistent_load(pid)?;
-                    self.push(v)
+                    self.push(v)?
                 }
                 b'b' => {
                     // BUILD: torch stores `_metadata` (module versions) on the state-dict
                     // OrderedDict this way; the state carries no weights, so it is dropped.
                     let _state = self.pop()?;
-                    match self.top()? {
+                    match self.top()?.0 {
                         Value::Dict(_) => {}
                         other => {
                             return Err(err(format!("BUILD on a {}", other.kind())));
@@ -646,6 +740,42 @@ pub fn unpickle(data: &[u8]) -> Result<Value, WeightsError> {
         pos: 0,
         stack: Vec::new(),
         memo: HashMap::new(),
+        budget: BASE_COST.saturating_add(COST_PER_INPUT_BYTE.saturating_mul(data.len())),
     };
     m.run()
+}
+
+/// Python dict semantics for keys set twice: the last value wins, at the first key's
+/// position. Runs once over the finished value, iteratively, in linear time.
+fn dedupe_dicts(root: &mut Value) {
+    let mut todo = vec![root];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Dict(d) => {
+                let mut first: HashMap<String, usize> = HashMap::new();
+                let mut keep = vec![true; d.len()];
+                for i in 0..d.len() {
+                    let key = match &d[i].0 {
+                        Value::Str(s) => format!("s{s}"),
+                        Value::Int(n) => format!("i{n}"),
+                        _ => continue,
+                    };
+                    if let Some(&j) = first.get(&key) {
+                        let v = std::mem::replace(&mut d[i].1, Value::None);
+                        d[j].1 = v;
+                        keep[i] = false;
+                    } else {
+                        first.insert(key, i);
+                    }
+                }
+                let mut k = keep.into_iter();
+                d.retain(|_| k.next().unwrap_or(true));
+                for (_, x) in d.iter_mut() {
+                    todo.push(x);
+                }
+            }
+            Value::List(items) | Value::Tuple(items) => todo.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
 }

@@ -2,23 +2,19 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors, View};
+use safetensors::tensor::{SafeTensors, View};
+
+use crate::dtype::{decode_f32, Dtype};
 
 use crate::json::py_dumps;
 use crate::{Checkpoint, Format, Tensor32, WeightsError};
 
-/// A safetensors file starts with a little-endian u64 header length and then `{`.
+/// A safetensors file starts with a little-endian u64 header length and then `{`; whether
+/// that length fits the file is for the reader to say (a clear error, not "not a zip").
 pub(crate) fn looks_like(bytes: &[u8]) -> bool {
-    if bytes.len() < 9 {
-        return false;
-    }
-    let mut n = [0u8; 8];
-    n.copy_from_slice(&bytes[..8]);
-    let n = u64::from_le_bytes(n);
-    n > 0 && n < bytes.len() as u64 && bytes[8] == b'{'
+    bytes.len() >= 9 && bytes[8] == b'{' && !bytes.starts_with(b"PK")
 }
 
 fn st_err(path: &Path, e: impl std::fmt::Display) -> WeightsError {
@@ -29,6 +25,17 @@ fn st_err(path: &Path, e: impl std::fmt::Display) -> WeightsError {
 }
 
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError> {
+    let declared = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+    if declared > (bytes.len() - 8) as u64 {
+        return Err(st_err(
+            path,
+            format!(
+                "the header claims {declared} bytes, but the file has only {} after the length \
+                 field (truncated?)",
+                bytes.len() - 8
+            ),
+        ));
+    }
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| st_err(path, format!("{e:?}")))?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| st_err(path, format!("{e:?}")))?;
@@ -48,40 +55,14 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
         let view = st
             .tensor(&name)
             .map_err(|e| st_err(path, format!("{name}: {e:?}")))?;
-        let data = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::F64 => data
-                .chunks_exact(8)
-                .map(|b| {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    f64::from_le_bytes(a) as f32
-                })
-                .collect(),
-            Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            Dtype::BF16 => data
-                .chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            other => {
-                return Err(WeightsError::UnsupportedDtype(format!(
-                    "tensor `{name}` is {other:?}; only float tensors are supported"
-                )))
-            }
-        };
-        let dtype_name = match view.dtype() {
-            Dtype::F32 => "float32",
-            Dtype::F64 => "float64",
-            Dtype::F16 => "float16",
-            _ => "bfloat16",
-        };
+        let dtype = Dtype::from_safetensors(view.dtype()).ok_or_else(|| {
+            WeightsError::UnsupportedDtype(format!(
+                "tensor `{name}` is {:?}; only float tensors are supported",
+                view.dtype()
+            ))
+        })?;
+        let values = decode_f32(&name, dtype, view.data())?;
+        let dtype_name = dtype.name();
         *ckpt
             .info
             .source_dtypes
@@ -102,8 +83,8 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
 struct F32View<'a>(&'a Tensor32);
 
 impl View for F32View<'_> {
-    fn dtype(&self) -> Dtype {
-        Dtype::F32
+    fn dtype(&self) -> safetensors::Dtype {
+        safetensors::Dtype::F32
     }
     fn shape(&self) -> &[usize] {
         &self.0.shape
@@ -117,23 +98,6 @@ impl View for F32View<'_> {
 }
 
 pub(crate) fn write(ckpt: &Checkpoint, out: &Path) -> Result<(), WeightsError> {
-    let io = |source| WeightsError::Io {
-        path: out.to_path_buf(),
-        source,
-    };
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(WeightsError::Io {
-            path: out.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("output directory `{}` does not exist", dir.display()),
-            ),
-        });
-    }
     let metadata: HashMap<String, String> = ckpt
         .metadata
         .iter()
@@ -146,35 +110,5 @@ pub(crate) fn write(ckpt: &Checkpoint, out: &Path) -> Result<(), WeightsError> {
         .collect();
     let bytes = safetensors::tensor::serialize(views, Some(metadata))
         .map_err(|e| st_err(out, format!("{e:?}")))?;
-    let mut tmp = tempfile_in(&dir, out).map_err(io)?;
-    let result = (|| {
-        tmp.1.write_all(&bytes)?;
-        tmp.1.sync_all()?;
-        std::fs::rename(&tmp.0, out)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp.0);
-        return Err(io(e));
-    }
-    Ok(())
-}
-
-fn tempfile_in(dir: &Path, out: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    let stem = out
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "checkpoint".into());
-    for i in 0..1000u32 {
-        let p = dir.join(format!(".{stem}.{}.{i}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-        {
-            Ok(f) => return Ok((p, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("could not create a temporary file"))
+    crate::files::write_atomic(out, &bytes)
 }

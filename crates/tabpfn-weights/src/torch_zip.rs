@@ -4,11 +4,34 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use crate::pickle::{unpickle, StorageDtype, TensorRef, Value};
+use crate::dtype::element_f32;
+use crate::pickle::{unpickle, TensorRef, Value};
 use crate::{Checkpoint, Format, Tensor32, WeightsError};
 
-/// Magic of torch's legacy (pre-zip) serialisation: a pickled int 0x1950a86a20f9469cfc6c.
-const LEGACY_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+/// Magic of torch's legacy (pre-zip) serialisation: the pickled int 0x1950a86a20f9469cfc6c,
+/// i.e. PROTO 2 (`80 02`), LONG1 of 10 bytes (`8a 0a`), then the little-endian bytes.
+const LEGACY_MAGIC: [u8; 14] = [
+    0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19,
+];
+
+/// Whether `bytes` start like a legacy (pre-1.6) `torch.save` file.
+pub(crate) fn is_legacy(bytes: &[u8]) -> bool {
+    bytes.starts_with(&LEGACY_MAGIC)
+}
+
+/// Decompressed bytes a checkpoint archive may hold in all, beyond this multiple of its
+/// own size: torch stores weights uncompressed (1:1), so more is a zip bomb.
+pub const MAX_INFLATION: u64 = 16;
+
+/// Decompressed bytes every archive may hold regardless of its size.
+pub const BASE_INFLATED_BYTES: u64 = 64 << 20;
+
+/// The largest tensor this reader builds (elements): 2³² f32 values (16 GiB), beyond any
+/// TabPFN weight.
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 32;
+
+/// The highest tensor rank accepted (TabPFN weights have rank ≤ 4).
+pub const MAX_RANK: usize = 16;
 
 fn zip_err(path: &Path, e: impl std::fmt::Display) -> WeightsError {
     WeightsError::Zip {
@@ -20,16 +43,18 @@ fn zip_err(path: &Path, e: impl std::fmt::Display) -> WeightsError {
 /// Reads a torch zip checkpoint held in `bytes` (read from `path`).
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError> {
     if !bytes.starts_with(b"PK\x03\x04") {
-        let reason = if bytes.len() > 12 && bytes[2..12] == LEGACY_MAGIC {
+        let reason = if is_legacy(bytes) {
             "legacy (pre-1.6, non-zip) torch format; re-save it with a current torch.save".into()
         } else {
-            "not a zip archive (expected a torch .ckpt or a .safetensors file)".into()
+            "neither a zip archive (torch .ckpt) nor a .safetensors file".into()
         };
         return Err(WeightsError::NotACheckpoint {
             path: path.to_path_buf(),
             reason,
         });
     }
+    let mut inflate_budget =
+        BASE_INFLATED_BYTES.saturating_add(MAX_INFLATION.saturating_mul(bytes.len() as u64));
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| zip_err(path, e))?;
     let names: Vec<String> = zip.file_names().map(str::to_string).collect();
     let pkl = names
@@ -48,9 +73,41 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
             Err(e) => return Err(zip_err(path, e)),
         };
-        let mut buf = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut buf)
+        // the header's size is a claim, not a fact: reserve at most what is left of the
+        // budget and read no more than that
+        let claimed = f.size();
+        if claimed > inflate_budget {
+            return Err(zip_err(
+                path,
+                format!(
+                    "entry `{name}` claims {claimed} bytes, more than the {inflate_budget} bytes \
+                     left of this archive's decompression budget ({MAX_INFLATION} × its size + \
+                     {BASE_INFLATED_BYTES}); refusing a zip bomb"
+                ),
+            ));
+        }
+        let mut buf = Vec::with_capacity(claimed as usize);
+        (&mut f)
+            .take(inflate_budget.saturating_add(1))
+            .read_to_end(&mut buf)
             .map_err(|e| zip_err(path, format!("{name}: {e}")))?;
+        let got = buf.len() as u64;
+        if got > inflate_budget {
+            return Err(zip_err(
+                path,
+                format!(
+                    "entry `{name}` inflates beyond the archive's decompression budget \
+                     ({MAX_INFLATION} × its size + {BASE_INFLATED_BYTES} bytes); refusing a zip bomb"
+                ),
+            ));
+        }
+        if got != claimed {
+            return Err(zip_err(
+                path,
+                format!("entry `{name}` holds {got} bytes, its header claims {claimed}"),
+            ));
+        }
+        inflate_budget -= got;
         Ok(Some(buf))
     };
 
@@ -167,35 +224,52 @@ fn gather(
             es
         )));
     }
-    let numel: usize = t.size.iter().product();
+    if t.size.len() > MAX_RANK {
+        return Err(terr(format!(
+            "rank {} exceeds the limit of {MAX_RANK}",
+            t.size.len()
+        )));
+    }
+    let numel = t
+        .size
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
+        .ok_or_else(|| {
+            terr(format!(
+                "size {:?} exceeds the limit of {MAX_TENSOR_ELEMENTS} elements",
+                t.size
+            ))
+        })?;
+    // a view never holds more elements than its storage: weights are never expanded
+    // (stride-0) tensors, and this bounds memory by the file's own contents
+    if numel > t.storage.numel {
+        return Err(terr(format!(
+            "view of size {:?} has {numel} elements, more than its storage's {}; expanded \
+             (stride-0) views are not weights",
+            t.size, t.storage.numel
+        )));
+    }
     if numel > 0 {
-        let last = t.offset
-            + t.size
-                .iter()
-                .zip(&t.stride)
-                .map(|(s, st)| (s - 1) * st)
-                .sum::<usize>();
-        if last >= t.storage.numel {
-            return Err(terr(format!(
-                "view (offset {}, size {:?}, stride {:?}) reaches element {last}, storage has {}",
-                t.offset, t.size, t.stride, t.storage.numel
-            )));
+        let last = t
+            .size
+            .iter()
+            .zip(&t.stride)
+            .try_fold(t.offset, |acc, (&s, &st)| {
+                (s - 1).checked_mul(st).and_then(|x| acc.checked_add(x))
+            });
+        match last {
+            Some(last) if last < t.storage.numel => {}
+            _ => {
+                return Err(terr(format!(
+                    "view (offset {}, size {:?}, stride {:?}) reaches beyond its storage of {} \
+                     elements",
+                    t.offset, t.size, t.stride, t.storage.numel
+                )))
+            }
         }
     }
-    let read = |i: usize| -> f32 {
-        let b = &raw[i * es..(i + 1) * es];
-        let mut a = [0u8; 8];
-        a[..es].copy_from_slice(b);
-        if big_endian {
-            a[..es].reverse();
-        }
-        match t.storage.dtype {
-            StorageDtype::F32 => f32::from_le_bytes([a[0], a[1], a[2], a[3]]),
-            StorageDtype::F64 => f64::from_le_bytes(a) as f32,
-            StorageDtype::F16 => half::f16::from_le_bytes([a[0], a[1]]).to_f32(),
-            StorageDtype::Bf16 => half::bf16::from_le_bytes([a[0], a[1]]).to_f32(),
-        }
-    };
+    let read = |i: usize| element_f32(t.storage.dtype, raw, i, big_endian);
     let mut data = Vec::with_capacity(numel);
     let rank = t.size.len();
     let mut idx = vec![0usize; rank];

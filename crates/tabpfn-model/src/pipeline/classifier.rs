@@ -1,21 +1,14 @@
 //! `TabPFNClassifier` of 2.2.1: fit → predict_proba / predict.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::encode::TableEncoder;
 use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds};
-use super::estimator::{
-    attach_caches, batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
-    Runner, MAX_CLASSES,
-};
+use super::estimator::{check_fit_shape, Encoded, EstimatorConfig, FitMode, Runner, MAX_CLASSES};
+use super::fitted::{Fitted, FittedEnsemble, Head, HeadImpl, MemberSpec};
 use super::frame::{ClassLabel, DataFrame, Target};
-use super::member::MemberMatrix;
 use super::postprocess::{combine_class_logits, mean_class_logits, unpermute_classes};
-use super::{persist, MemberView};
-use crate::cache::TrainCache;
 use crate::config::Task;
 use crate::error::{input_err, Result};
 use crate::transformer::{Logits, PerFeatureTransformer};
@@ -36,6 +29,7 @@ pub struct Probabilities {
 }
 
 impl Probabilities {
+    /// Row `i`'s probabilities (one per class, in [`Fitted::classes`] order).
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.classes..(i + 1) * self.classes]
     }
@@ -52,11 +46,11 @@ fn encode_labels(y: &Target) -> Result<(Vec<ClassLabel>, Vec<usize>)> {
                 ));
             }
             let mut classes = v.clone();
-            classes.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+            classes.sort_by(f64::total_cmp);
             classes.dedup();
             let idx = v
                 .iter()
-                .map(|x| classes.iter().position(|c| c == x).expect("present"))
+                .map(|x| classes.partition_point(|c| c < x))
                 .collect();
             Ok((classes.into_iter().map(ClassLabel::Numeric).collect(), idx))
         }
@@ -66,7 +60,7 @@ fn encode_labels(y: &Target) -> Result<(Vec<ClassLabel>, Vec<usize>)> {
             classes.dedup();
             let idx = v
                 .iter()
-                .map(|x| classes.binary_search(x).expect("present"))
+                .map(|x| classes.partition_point(|c| c < x))
                 .collect();
             Ok((classes.into_iter().map(ClassLabel::Text).collect(), idx))
         }
@@ -74,7 +68,7 @@ fn encode_labels(y: &Target) -> Result<(Vec<ClassLabel>, Vec<usize>)> {
 }
 
 impl TabPFNClassifier {
-    /// Checks that the model is a classifier.
+    /// Checks that the model is a classifier and that every knob of `config` is valid.
     pub fn new(model: Arc<PerFeatureTransformer>, config: EstimatorConfig) -> Result<Self> {
         if model.task() != Task::Classification {
             return Err(input_err(
@@ -82,9 +76,11 @@ impl TabPFNClassifier {
                 "is a regression checkpoint; TabPFNClassifier needs a classifier",
             ));
         }
+        config.validate()?;
         Ok(Self { model, config })
     }
 
+    /// The estimator knobs.
     pub fn config(&self) -> &EstimatorConfig {
         &self.config
     }
@@ -113,224 +109,188 @@ impl TabPFNClassifier {
         let n = cfg.n_estimators;
         let (perms, seeds) = if cfg.fit_mode == FitMode::LowMemory {
             let (p, s) = low_memory_seeds(cfg.random_state, n, Some(n_classes));
-            (p.expect("classifier draws class permutations"), s)
+            (p.unwrap_or_default(), s)
         } else {
             let d = classifier_draws(cfg.random_state, n, n_classes);
-            (d.class_permutations.expect("classifier"), d.member_seeds)
+            (d.class_permutations.unwrap_or_default(), d.member_seeds)
         };
-        let runner = Runner::new(self.model.clone(), cfg, Some(12.0));
-        let mut fitted = FittedClassifier {
-            runner,
+        let ensemble = FittedEnsemble {
+            runner: Runner::new(self.model.clone(), cfg, Classification::AUTO_OUTLIER_STD),
             target_name: None,
             config: cfg.clone(),
             encoded,
+            seeds,
+            members: Vec::new(),
+        };
+        let head = Classification {
             classes,
             class_counts,
             y_idx,
-            seeds,
             perms,
-            members: Vec::new(),
         };
-        if cfg.fit_mode != FitMode::LowMemory {
-            fitted.members = fitted.fit_members(cfg.fit_mode == FitMode::FitWithCache)?;
-        }
-        Ok(fitted)
+        Fitted::new(ensemble, head)
     }
 }
 
-/// What a saved classifier fit holds besides the encoded table and the caches.
-#[derive(Serialize, Deserialize)]
-struct SavedState {
-    config: EstimatorConfig,
-    #[serde(default)]
-    target_name: Option<String>,
-    encoder: TableEncoder,
-    classes: Vec<ClassLabel>,
-    class_counts: Vec<usize>,
-    y_idx: Vec<usize>,
-    seeds: Vec<u64>,
-    perms: Vec<Vec<usize>>,
-}
-
-/// A fitted classifier: the encoders, the members and the network.
+/// The classification head of a fit: class labels, counts, each train row's class and
+/// each member's class permutation.
 #[derive(Debug, Clone)]
-pub struct FittedClassifier {
-    runner: Runner,
-    target_name: Option<String>,
-    config: EstimatorConfig,
-    encoded: Encoded,
+pub struct Classification {
     classes: Vec<ClassLabel>,
     class_counts: Vec<usize>,
     y_idx: Vec<usize>,
-    seeds: Vec<u64>,
     perms: Vec<Vec<usize>>,
-    members: Vec<Member>,
 }
 
-impl FittedClassifier {
-    fn fit_members(&self, with_cache: bool) -> Result<Vec<Member>> {
-        let configs = classifier_configs(self.config.n_estimators);
-        let mut members = configs
-            .iter()
-            .zip(&self.seeds)
-            .zip(&self.perms)
-            .map(|((&config, &seed), perm)| {
-                let y: Vec<f32> = self.y_idx.iter().map(|&c| perm[c] as f32).collect();
-                self.runner.fit_member(
-                    config,
-                    seed,
-                    &self.encoded,
-                    y,
-                    self.config.fingerprint_feature,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if with_cache {
-            let mut refs: Vec<&mut Member> = members.iter_mut().collect();
-            self.runner.build_caches(&mut refs)?;
-        }
-        Ok(members)
-    }
+/// The classification head's part of a saved fit.
+#[doc(hidden)]
+#[derive(Serialize, Deserialize)]
+pub struct SavedClassification {
+    classes: Vec<ClassLabel>,
+    class_counts: Vec<usize>,
+    y_idx: Vec<usize>,
+    perms: Vec<Vec<usize>>,
+}
 
-    /// Saves the fitted classifier (encoded train table, encoder, labels, seeds and, with
-    /// `fit_with_cache`, each member's K/V cache) to one safetensors file, atomically.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let state = SavedState {
-            config: self.config.clone(),
-            target_name: self.target_name.clone(),
-            encoder: self.encoded.encoder.clone(),
+impl Head for Classification {
+    const TASK: &'static str = "classifier";
+    const AUTO_OUTLIER_STD: Option<f32> = Some(12.0);
+}
+
+impl HeadImpl for Classification {
+    type Saved = SavedClassification;
+
+    fn saved(&self) -> SavedClassification {
+        SavedClassification {
             classes: self.classes.clone(),
             class_counts: self.class_counts.clone(),
             y_idx: self.y_idx.clone(),
-            seeds: self.seeds.clone(),
             perms: self.perms.clone(),
-        };
-        let caches: Vec<Option<&TrainCache>> =
-            self.members.iter().map(|m| m.cache.as_ref()).collect();
-        persist::save(
-            path.as_ref(),
-            "classifier",
-            &self.runner.model,
-            &state,
-            &self.encoded.columns,
-            self.encoded.rows,
-            &caches,
-        )
+        }
     }
 
-    /// Loads a classifier saved by [`save`](Self::save); `model` must be the one it was
-    /// fitted with (its configuration is checked).
-    pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
-        let loaded = persist::load::<SavedState>(path.as_ref(), "classifier", &model)?;
-        let s = loaded.state;
-        let runner = Runner::new(model, &s.config, Some(12.0));
-        let mut fitted = FittedClassifier {
-            runner,
-            target_name: s.target_name,
-            encoded: Encoded {
-                encoder: s.encoder,
-                columns: loaded.columns,
-                rows: loaded.rows,
-            },
+    fn from_saved(
+        s: SavedClassification,
+        ensemble: &FittedEnsemble,
+        model: &PerFeatureTransformer,
+    ) -> Result<Self> {
+        let c = s.classes.len();
+        let limit = MAX_CLASSES.min(model.config().n_out());
+        if c == 0 || c > limit {
+            return Err(input_err(
+                "classes",
+                format!("holds {c} classes; the model supports 1 to {limit}"),
+            ));
+        }
+        if s.classes.windows(2).any(|w| !w[0].precedes(&w[1])) {
+            return Err(input_err("classes", "is not sorted and distinct"));
+        }
+        if s.y_idx.len() != ensemble.n_train() {
+            return Err(input_err(
+                "y_idx",
+                format!(
+                    "holds {} labels for {} training rows",
+                    s.y_idx.len(),
+                    ensemble.n_train()
+                ),
+            ));
+        }
+        let mut counts = vec![0usize; c];
+        for (i, &y) in s.y_idx.iter().enumerate() {
+            if y >= c {
+                return Err(input_err(
+                    "y_idx",
+                    format!("row {i} has class index {y}, but there are {c} classes"),
+                ));
+            }
+            counts[y] += 1;
+        }
+        if counts != s.class_counts {
+            return Err(input_err(
+                "class_counts",
+                format!("is {:?}, but the labels count {counts:?}", s.class_counts),
+            ));
+        }
+        if s.perms.len() != ensemble.config().n_estimators {
+            return Err(input_err(
+                "perms",
+                format!(
+                    "holds {} class permutations for {} members",
+                    s.perms.len(),
+                    ensemble.config().n_estimators
+                ),
+            ));
+        }
+        for (m, p) in s.perms.iter().enumerate() {
+            let mut seen = vec![false; c];
+            let ok = p.len() == c
+                && p.iter()
+                    .all(|&k| k < c && !std::mem::replace(&mut seen[k], true));
+            if !ok {
+                return Err(input_err(
+                    "perms",
+                    format!("member {m}'s {p:?} is not a permutation of 0..{c}"),
+                ));
+            }
+        }
+        Ok(Self {
             classes: s.classes,
             class_counts: s.class_counts,
             y_idx: s.y_idx,
-            seeds: s.seeds,
             perms: s.perms,
-            members: Vec::new(),
-            config: s.config,
-        };
-        if fitted.config.fit_mode != FitMode::LowMemory {
-            fitted.members = fitted.fit_members(false)?;
-            attach_caches(&mut fitted.members, loaded.caches, path.as_ref())?;
-        }
-        Ok(fitted)
+        })
     }
 
+    fn member_specs(&self, ensemble: &FittedEnsemble) -> Vec<MemberSpec> {
+        classifier_configs(ensemble.config().n_estimators)
+            .into_iter()
+            .zip(&self.perms)
+            .map(|(config, perm)| MemberSpec {
+                config,
+                y_train: self.y_idx.iter().map(|&c| perm[c] as f32).collect(),
+                target: None,
+                class_permutation: Some(perm.clone()),
+            })
+            .collect()
+    }
+}
+
+/// A fitted classifier.
+pub type FittedClassifier = Fitted<Classification>;
+
+impl Fitted<Classification> {
     /// Class labels in probability-column order (sorted).
     pub fn classes(&self) -> &[ClassLabel] {
-        &self.classes
+        &self.head.classes
     }
 
     /// Train rows per class.
     pub fn class_counts(&self) -> &[usize] {
-        &self.class_counts
-    }
-
-    pub fn n_train(&self) -> usize {
-        self.encoded.rows
-    }
-
-    pub fn n_features(&self) -> usize {
-        self.encoded.encoder.feature_names().len()
-    }
-
-    pub fn feature_names(&self) -> &[String] {
-        self.encoded.encoder.feature_names()
-    }
-
-    /// Names the target column (kept with a saved fit, for tools that read tables).
-    pub fn set_target_name(&mut self, name: impl Into<String>) {
-        self.target_name = Some(name.into());
-    }
-
-    /// The target column's name, if one was set.
-    pub fn target_name(&self) -> Option<&str> {
-        self.target_name.as_deref()
-    }
-
-    /// Whether each feature column was text at fit (else numeric).
-    pub fn feature_is_text(&self) -> &[bool] {
-        self.encoded.encoder.text_columns()
-    }
-
-    /// The estimator knobs this fit used.
-    pub fn config(&self) -> &EstimatorConfig {
-        &self.config
-    }
-
-    fn members_for_predict(&self) -> Result<std::borrow::Cow<'_, [Member]>> {
-        if self.members.is_empty() {
-            Ok(std::borrow::Cow::Owned(self.fit_members(false)?))
-        } else {
-            Ok(std::borrow::Cow::Borrowed(&self.members))
-        }
-    }
-
-    /// Runs every member on the rows of `x` batch by batch and reduces each batch's raw
-    /// member logits with `reduce`.
-    fn run(
-        &self,
-        x: &DataFrame,
-        mut progress: impl FnMut(usize),
-        reduce: impl Fn(&Self, &[Logits]) -> Result<Vec<f32>>,
-    ) -> Result<Vec<f32>> {
-        let cols = self.encoded.transform(x)?;
-        let members = self.members_for_predict()?;
-        let mut out = Vec::with_capacity(x.rows() * self.classes.len());
-        for range in batches(x.rows(), self.config.batch_size) {
-            let part = slice_rows(&cols, range.clone());
-            let refs: Vec<&Member> = members.iter().collect();
-            let logits = self
-                .runner
-                .members_logits(&refs, &part, range.len(), &mut progress)?;
-            out.extend(reduce(self, &logits)?);
-        }
-        Ok(out)
+        &self.head.class_counts
     }
 
     fn unpermuted(&self, logits: &[Logits]) -> Result<Vec<Vec<f32>>> {
-        if logits.len() != self.perms.len() {
+        let perms = &self.head.perms;
+        if logits.len() != perms.len() {
             return Err(input_err(
                 "member logits",
-                format!("{} given for {} members", logits.len(), self.perms.len()),
+                format!("{} given for {} members", logits.len(), perms.len()),
             ));
         }
-        Ok(logits
+        let c = self.head.classes.len();
+        logits
             .iter()
-            .zip(&self.perms)
-            .map(|(l, p)| unpermute_classes(l, Some(p), self.classes.len()))
-            .collect())
+            .zip(perms)
+            .map(|(l, p)| {
+                if l.n_out < c {
+                    return Err(input_err(
+                        "member logits",
+                        format!("have {} outputs for {c} classes", l.n_out),
+                    ));
+                }
+                Ok(unpermute_classes(l, Some(p), c))
+            })
+            .collect()
     }
 
     /// Post-processing alone: class probabilities from each member's raw network logits
@@ -338,17 +298,18 @@ impl FittedClassifier {
     pub fn proba_from_member_logits(&self, logits: &[Logits]) -> Result<Probabilities> {
         let members = self.unpermuted(logits)?;
         let rows = logits.first().map_or(0, |l| l.rows);
-        let c = self.classes.len();
+        let c = self.head.classes.len();
+        let cfg = self.config();
         let data = combine_class_logits(
             &members,
             rows,
             c,
-            self.config.softmax_temperature,
-            self.config.average_before_softmax,
-            self.config
-                .balance_probabilities
-                .then_some(&self.class_counts[..]),
+            cfg.softmax_temperature,
+            cfg.average_before_softmax,
+            cfg.balance_probabilities
+                .then_some(&self.head.class_counts[..]),
         );
+        check_finite(&data, "class probabilities")?;
         Ok(Probabilities {
             rows,
             classes: c,
@@ -366,31 +327,29 @@ impl FittedClassifier {
     pub fn predict_proba_with_progress(
         &self,
         x: &DataFrame,
-        progress: impl FnMut(usize),
+        mut progress: impl FnMut(usize),
     ) -> Result<Probabilities> {
-        let data = self.run(x, progress, |s, l| {
-            s.proba_from_member_logits(l).map(|p| p.data)
+        let data = self.run(x, &mut progress, |_, l| {
+            self.proba_from_member_logits(l).map(|p| p.data)
         })?;
         Ok(Probabilities {
             rows: x.rows(),
-            classes: self.classes.len(),
+            classes: self.head.classes.len(),
             data,
         })
     }
 
     /// Mean member logits after temperature, `[rows, classes]` (`predict_logits`).
     pub fn predict_logits(&self, x: &DataFrame) -> Result<Probabilities> {
-        let data = self.run(
-            x,
-            |_| {},
-            |s, l| {
-                s.unpermuted(l)
-                    .map(|m| mean_class_logits(&m, s.config.softmax_temperature))
-            },
-        )?;
+        let t = self.config().softmax_temperature;
+        let data = self.run(x, &mut |_| {}, |_, l| {
+            let m = mean_class_logits(&self.unpermuted(l)?, t);
+            check_finite(&m, "class logits")?;
+            Ok(m)
+        })?;
         Ok(Probabilities {
             rows: x.rows(),
-            classes: self.classes.len(),
+            classes: self.head.classes.len(),
             data,
         })
     }
@@ -398,32 +357,30 @@ impl FittedClassifier {
     /// The most probable class of each row.
     pub fn predict(&self, x: &DataFrame) -> Result<Vec<ClassLabel>> {
         let p = self.predict_proba(x)?;
-        Ok(argmax_labels(&p, &self.classes))
+        Ok(argmax_labels(&p, &self.head.classes))
     }
 
-    /// The fitted members (empty in `low_memory` mode until predict), for inspection.
-    pub fn members(&self) -> Vec<MemberView<'_>> {
-        self.members
-            .iter()
-            .zip(&self.perms)
-            .map(|(m, p)| MemberView::new(m, Some(p)))
-            .collect()
+    /// The most probable class of each row of `p` (first on ties, like `argmax`).
+    pub fn labels_of(&self, p: &Probabilities) -> Vec<ClassLabel> {
+        argmax_labels(p, &self.head.classes)
     }
+}
 
-    /// Member `i`'s matrix for the rows of `x` (what the network sees after the train rows).
-    pub fn member_test_matrix(&self, i: usize, x: &DataFrame) -> Result<MemberMatrix> {
-        let member = self
-            .members
-            .get(i)
-            .ok_or_else(|| input_err("member", format!("index {i} out of range")))?;
-        Ok(member
-            .pipeline
-            .transform(&self.encoded.transform(x)?, x.rows()))
+/// An error when `values` holds a NaN or an infinity: the network's logits overflowed
+/// (extreme weights, or a temperature so small that logits / T overflow float32).
+pub(crate) fn check_finite(values: &[f32], what: &str) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(crate::error::ModelError::NonFinite(format!(
+            "{what}: value {i} is {} after post-processing; the network's logits overflow \
+             float32 (check the model's weights and softmax_temperature)",
+            values[i]
+        ))),
     }
 }
 
 /// Label of the largest probability of each row (first on ties, like `argmax`).
-pub fn argmax_labels(p: &Probabilities, classes: &[ClassLabel]) -> Vec<ClassLabel> {
+fn argmax_labels(p: &Probabilities, classes: &[ClassLabel]) -> Vec<ClassLabel> {
     (0..p.rows)
         .map(|i| {
             let row = p.row(i);

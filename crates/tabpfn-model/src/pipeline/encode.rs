@@ -175,6 +175,60 @@ impl TableEncoder {
         })
     }
 
+    /// Checks the fields against each other (a saved fit's encoder comes from a file): one
+    /// kind per name, every column encoded or passed through exactly once, categorical
+    /// positions in range.
+    pub(crate) fn validate(&self) -> std::result::Result<(), String> {
+        let n = self.names.len();
+        if self.text_columns.len() != n {
+            return Err(format!(
+                "{} column kinds for {n} names",
+                self.text_columns.len()
+            ));
+        }
+        let mut seen = vec![false; n];
+        let sources = self
+            .encoded
+            .iter()
+            .map(|e| e.source)
+            .chain(self.passthrough.iter().copied());
+        for src in sources {
+            if src >= n || std::mem::replace(&mut seen[src], true) {
+                return Err(format!(
+                    "column {src} is out of range or encoded twice ({n} columns)"
+                ));
+            }
+        }
+        if let Some(j) = seen.iter().position(|s| !s) {
+            return Err(format!("column {j} is neither encoded nor passed through"));
+        }
+        for e in &self.encoded {
+            let text = matches!(e.categories, Categories::Text(_));
+            if text != self.text_columns[e.source] && (text || e.placeholder) {
+                return Err(format!(
+                    "column {} has categories of the wrong kind",
+                    e.source
+                ));
+            }
+            if let Categories::Text(c) = &e.categories {
+                if c.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(format!("column {}'s categories are not sorted", e.source));
+                }
+            }
+        }
+        if let Some(&c) = self.categorical.iter().find(|&&c| c >= n) {
+            return Err(format!(
+                "categorical column {c} is out of range ({n} columns)"
+            ));
+        }
+        for &p in &self.passthrough {
+            if self.text_columns[p] {
+                return Err(format!("text column {p} cannot pass through unencoded"));
+            }
+        }
+        Ok(())
+    }
+
     /// Column names seen at fit, in order.
     pub fn feature_names(&self) -> &[String] {
         &self.names

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use ndarray::Array2;
 
 use super::encode::{CategoricalInference, TableEncoder};
+use super::fitted::MemberSpec;
 use super::frame::DataFrame;
 use super::member::{MemberMatrix, MemberPipeline, PreprocessorConfig};
+use super::power::SafePower;
 use crate::cache::TrainCache;
 use crate::error::{input_err, Result};
 use crate::transformer::{ForwardOptions, Logits, PerFeatureTransformer, Table};
@@ -106,21 +108,56 @@ pub(crate) const MAX_FEATURES: usize = 500;
 pub(crate) const MAX_SAMPLES: usize = 10_000;
 pub(crate) const MAX_CLASSES: usize = 10;
 
+/// The most ensemble members a configuration may ask for: far beyond any useful ensemble
+/// (the reference's default is 8), and it bounds what a saved fit may claim.
+pub const MAX_ESTIMATORS: usize = 10_000;
+
+impl EstimatorConfig {
+    /// Checks every knob's value; the estimators call it in `new`, saved fits at load.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_estimators == 0 || self.n_estimators > MAX_ESTIMATORS {
+            return Err(input_err(
+                "n_estimators",
+                format!(
+                    "must be between 1 and {MAX_ESTIMATORS}, got {}",
+                    self.n_estimators
+                ),
+            ));
+        }
+        if !(self.softmax_temperature > 0.0 && self.softmax_temperature.is_finite()) {
+            return Err(input_err(
+                "softmax_temperature",
+                format!(
+                    "must be a positive number, got {}",
+                    self.softmax_temperature
+                ),
+            ));
+        }
+        if let OutlierRemoval::Std(s) = self.outlier_removal {
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(input_err(
+                    "outlier_removal",
+                    format!("must be a positive number of standard deviations, got {s}"),
+                ));
+            }
+        }
+        if self.batch_size == Some(0) {
+            return Err(input_err("batch_size", "must be at least 1"));
+        }
+        if self.query_chunk == Some(0) {
+            return Err(input_err("query_chunk", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 /// Shape checks of `fit` (`validate_Xy_fit` and the pretraining limits).
 pub(crate) fn check_fit_shape(
     x: &DataFrame,
     n_targets: usize,
     cfg: &EstimatorConfig,
 ) -> Result<()> {
-    if cfg.n_estimators == 0 {
-        return Err(input_err("n_estimators", "must be at least 1"));
-    }
-    if !(cfg.softmax_temperature > 0.0 && cfg.softmax_temperature.is_finite()) {
-        return Err(input_err(
-            "softmax_temperature",
-            format!("must be a positive number, got {}", cfg.softmax_temperature),
-        ));
-    }
+    cfg.validate()?;
     if x.n_columns() == 0 {
         return Err(input_err(
             "X",
@@ -177,6 +214,10 @@ pub(crate) struct Member {
     pub pipeline: MemberPipeline,
     pub x_train: MemberMatrix,
     pub y_train: Vec<f32>,
+    /// Regression: the member's target transform (its outputs are mapped back through it).
+    pub target: Option<SafePower>,
+    /// Classification: the member's permutation of the class indices.
+    pub class_permutation: Option<Vec<usize>>,
     pub cache: Option<TrainCache>,
 }
 
@@ -213,14 +254,13 @@ impl Runner {
     /// [`Self::build_caches`]).
     pub fn fit_member(
         &self,
-        config: PreprocessorConfig,
+        spec: MemberSpec,
         seed: u64,
         train: &Encoded,
-        y_train: Vec<f32>,
         fingerprint: bool,
     ) -> Result<Member> {
         let (pipeline, x_train) = MemberPipeline::fit_transform(
-            &config,
+            &spec.config,
             &train.columns,
             train.rows,
             train.categorical(),
@@ -228,11 +268,13 @@ impl Runner {
             fingerprint,
         )?;
         Ok(Member {
-            config,
+            config: spec.config,
             seed,
             pipeline,
             x_train,
-            y_train,
+            y_train: spec.y_train,
+            target: spec.target,
+            class_permutation: spec.class_permutation,
             cache: None,
         })
     }
@@ -331,9 +373,11 @@ impl Runner {
         let cols = member.x_train.n_columns();
         if let Some(cache) = &member.cache {
             let xt = test.to_f32_rows();
-            return self
-                .model
-                .predict_cached(cache, Table::new(&xt, test.rows, cols)?);
+            return self.model.predict_cached(
+                cache,
+                Table::new(&xt, test.rows, cols)?,
+                self.options.query_chunk,
+            );
         }
         let n = member.x_train.rows;
         let mut x = member.x_train.to_f32_rows();
@@ -389,33 +433,4 @@ pub(crate) fn batches(rows: usize, batch: Option<usize>) -> Vec<std::ops::Range<
 /// Rows `range` of column-major data.
 pub(crate) fn slice_rows(columns: &[Vec<f64>], range: std::ops::Range<usize>) -> Vec<Vec<f64>> {
     columns.iter().map(|c| c[range.clone()].to_vec()).collect()
-}
-
-/// Puts caches read from a saved fit back onto freshly re-derived members.
-pub(crate) fn attach_caches(
-    members: &mut [Member],
-    caches: Vec<TrainCache>,
-    path: &std::path::Path,
-) -> Result<()> {
-    if caches.is_empty() {
-        return Ok(());
-    }
-    if caches.len() != members.len() {
-        return Err(crate::error::ModelError::Cache(format!(
-            "{}: {} member caches for {} members",
-            path.display(),
-            caches.len(),
-            members.len()
-        )));
-    }
-    for (m, c) in members.iter_mut().zip(caches) {
-        if c.n_features() != m.x_train.n_columns() || c.n_train() != m.x_train.rows {
-            return Err(crate::error::ModelError::Cache(format!(
-                "{}: a member cache does not match its re-derived member",
-                path.display()
-            )));
-        }
-        m.cache = Some(c);
-    }
-    Ok(())
 }

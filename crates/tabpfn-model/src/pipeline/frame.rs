@@ -73,8 +73,9 @@ impl DataFrame {
                 ));
             }
         }
-        for (i, c) in columns.iter().enumerate() {
-            if columns[..i].iter().any(|d| d.name == c.name) {
+        let mut seen = std::collections::HashSet::with_capacity(columns.len());
+        for c in &columns {
+            if !seen.insert(c.name.as_str()) {
                 return Err(input_err(
                     &format!("column `{}`", c.name),
                     "appears twice; column names must be unique",
@@ -84,9 +85,42 @@ impl DataFrame {
         Ok(Self { columns, rows })
     }
 
+    /// A numeric table from a `[rows, cols]` array view (any layout); columns are named
+    /// `x0`, `x1`, … unless `names` gives one name per column.
+    pub fn from_array(x: ndarray::ArrayView2<'_, f64>, names: Option<&[String]>) -> Result<Self> {
+        if let Some(n) = names {
+            if n.len() != x.ncols() {
+                return Err(input_err(
+                    "names",
+                    format!("gives {} names for {} columns", n.len(), x.ncols()),
+                ));
+            }
+        }
+        let columns = x
+            .columns()
+            .into_iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let name = names.map_or_else(|| format!("x{j}"), |n| n[j].clone());
+                Column::numeric(name, c.to_vec())
+            })
+            .collect();
+        Self::new(columns)
+    }
+
+    /// A numeric table from named column vectors.
+    pub fn from_columns(columns: Vec<(String, Vec<f64>)>) -> Result<Self> {
+        Self::new(
+            columns
+                .into_iter()
+                .map(|(name, v)| Column::numeric(name, v))
+                .collect(),
+        )
+    }
+
     /// A numeric table from a row-major `[rows, cols]` matrix; columns are named `x0`, `x1`, ….
     pub fn from_rows(x: &[f64], rows: usize, cols: usize) -> Result<Self> {
-        if x.len() != rows * cols {
+        if rows.checked_mul(cols) != Some(x.len()) {
             return Err(input_err(
                 "x",
                 format!("has {} values, expected {rows} × {cols}", x.len()),
@@ -158,6 +192,18 @@ impl Target {
 pub enum ClassLabel {
     Numeric(f64),
     Text(String),
+}
+
+impl ClassLabel {
+    /// Whether `self` sorts strictly before `other` (both of one kind), the order of
+    /// [`crate::FittedClassifier::classes`].
+    pub fn precedes(&self, other: &ClassLabel) -> bool {
+        match (self, other) {
+            (ClassLabel::Numeric(a), ClassLabel::Numeric(b)) => a < b,
+            (ClassLabel::Text(a), ClassLabel::Text(b)) => a < b,
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for ClassLabel {

@@ -1,22 +1,25 @@
 //! The estimator pipeline of `tabpfn` 2.2.1 around the network: input encoding, the
-//! 8-member preprocessing ensemble, one forward per member, post-processing
-//! (`../shared/reference/pipeline.md` is the specification; each module names the
-//! reference step it ports).
+//! 8-member preprocessing ensemble, one forward per member, post-processing (specified in
+//! the repository's `docs/pipeline.md`; each module names the reference step it ports).
 //!
-//! ```no_run
+//! Data flow: [`DataFrame`] → [`TableEncoder`] (column typing, categorical codes) → per
+//! member a [`member`] pipeline (feature transform, shifts, fingerprint) → the network
+//! ([`crate::PerFeatureTransformer`]) → [`postprocess`] (class permutation, temperature,
+//! averaging; regression re-binning). [`fitted`] holds what both estimators share.
+//!
+//! ```
 //! use std::sync::Arc;
-//! use burn::tensor::Device;
-//! use tabpfn_model::pipeline::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
-//! use tabpfn_model::PerFeatureTransformer;
+//! use tabpfn_model::{random_weights, Column, DataFrame, Device, EstimatorConfig};
+//! use tabpfn_model::{PerFeatureTransformer, TabPFNRegressor, Target, Task};
 //!
-//! let model = Arc::new(PerFeatureTransformer::load("tabpfn-v2-classifier.ckpt", &Device::flex())?);
-//! let x = DataFrame::new(vec![
-//!     Column::numeric("age", vec![23.0, 41.0, 35.0, 52.0]),
-//!     Column::text("city", vec![Some("Oslo".into()), None, Some("Rome".into()), Some("Oslo".into())]),
-//! ])?;
-//! let y = Target::Text(vec!["no".into(), "yes".into(), "no".into(), "yes".into()]);
-//! let fitted = TabPFNClassifier::new(model, EstimatorConfig::default())?.fit(&x, &y)?;
-//! let proba = fitted.predict_proba(&x)?;
+//! let ckpt = random_weights::tiny_checkpoint(Task::Regression, 0)?;
+//! let model = Arc::new(PerFeatureTransformer::from_checkpoint(&ckpt, &Device::flex())?);
+//! let x = DataFrame::new(vec![Column::numeric("age", vec![23.0, 41.0, 35.0, 52.0, 30.0])])?;
+//! let y = Target::Numeric(vec![1.5, 3.0, 2.2, 4.1, 2.0]);
+//! let config = EstimatorConfig { n_estimators: 2, ..Default::default() };
+//! let fitted = TabPFNRegressor::new(model, config)?.fit(&x, &y)?;
+//! let out = fitted.predict_full(&x, &[0.1, 0.9])?; // mean, median, mode, quantiles
+//! assert_eq!(out.mean.len(), 5);
 //! # Ok::<(), tabpfn_model::ModelError>(())
 //! ```
 
@@ -25,6 +28,7 @@ pub mod classifier;
 pub mod encode;
 pub mod ensemble;
 pub mod estimator;
+pub mod fitted;
 pub mod frame;
 pub mod member;
 pub mod numpy_rng;
@@ -39,6 +43,7 @@ pub mod svd;
 pub use classifier::{FittedClassifier, Probabilities, TabPFNClassifier};
 pub use encode::{CategoricalInference, TableEncoder};
 pub use estimator::{EstimatorConfig, FitMode, OutlierRemoval};
+pub use fitted::{Fitted, FittedEnsemble, FittedEstimator, Head};
 pub use frame::{ClassLabel, Column, ColumnValues, DataFrame, Target};
 pub use member::{MemberMatrix, PreprocessorConfig};
 pub use numpy_rng::NumpyRng;
@@ -48,18 +53,11 @@ pub use regressor::{FittedRegressor, RegressionOutput, TabPFNRegressor, DEFAULT_
 #[derive(Debug, Clone, Copy)]
 pub struct MemberView<'a> {
     member: &'a estimator::Member,
-    class_permutation: Option<&'a [usize]>,
 }
 
 impl<'a> MemberView<'a> {
-    pub(crate) fn new(
-        member: &'a estimator::Member,
-        class_permutation: Option<&'a [usize]>,
-    ) -> Self {
-        Self {
-            member,
-            class_permutation,
-        }
+    pub(crate) fn new(member: &'a estimator::Member) -> Self {
+        Self { member }
     }
 
     /// The member's seed (drawn from the main generator).
@@ -72,8 +70,9 @@ impl<'a> MemberView<'a> {
         self.member.config.name()
     }
 
+    /// Classification: the member's permutation of the class indices.
     pub fn class_permutation(&self) -> Option<&'a [usize]> {
-        self.class_permutation
+        self.member.class_permutation.as_deref()
     }
 
     pub fn salt(&self) -> Option<u64> {

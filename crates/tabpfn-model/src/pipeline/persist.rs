@@ -1,49 +1,93 @@
-//! Saving and loading fitted estimators (`--save-fit` / `--load-fit`): one safetensors
-//! file with the encoded train table (float64), each member's train-row K/V cache when
-//! fitted with `fit_with_cache`, and a JSON header (format, task, model config, estimator
-//! knobs, encoder, labels, seeds). Member preprocessing is re-derived on load from the
-//! stored table and seeds — it is deterministic, so the members are the same ones.
+//! Saving and loading fitted estimators (`--save-fit` / `--load-fit`, Python `save` /
+//! `load`): one safetensors file with the encoded train table (float64), each member's
+//! train-row K/V cache when fitted with `fit_with_cache`, and a JSON header (format, task,
+//! model config, estimator knobs, encoder, the task head's labels or targets, seeds).
+//! Member preprocessing is re-derived on load from the stored table and seeds — it is
+//! deterministic, so the members are the same ones.
+//!
+//! Integrity: a SHA-256 over the header and every tensor (name, dtype, shape, bytes) is
+//! stored next to the header and checked before anything else is read, so a modified or
+//! truncated file is an error, never a silently different prediction. Every count in the
+//! header is then checked against the others (see `Fitted::load`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors};
+use safetensors::tensor::SafeTensors;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tabpfn_weights::dtype::{decode_f64, Dtype};
 
-use crate::cache::{write_safetensors, Raw, TrainCache};
+use super::encode::TableEncoder;
+use super::estimator::EstimatorConfig;
+use crate::cache::TrainCache;
 use crate::error::{ModelError, Result};
-use crate::rng::TorchRng;
+use crate::tensor_file::{self, Raw};
+use crate::torch_rng::TorchRng;
 use crate::transformer::PerFeatureTransformer;
 
-const FORMAT: &str = "tabpfn-rs.fit.v1";
+const FORMAT: &str = "tabpfn-rs.fit.v2";
 const KEY: &str = "tabpfn_fit";
+const HASH_KEY: &str = "tabpfn_fit_sha256";
 
-/// What the header holds besides the task-specific state.
+/// The part of the saved state both tasks share.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct FitHeader<S> {
-    pub format: String,
-    pub task: String,
-    pub model_config: Value,
-    pub state: S,
-    /// One cache header per member (fit_with_cache), else empty.
-    pub caches: Vec<String>,
-    /// The generator of the positional embeddings baked into the caches (absent in files
-    /// from before it existed: the CPU one).
+pub(crate) struct Common {
+    pub config: EstimatorConfig,
     #[serde(default)]
-    pub torch_rng: TorchRng,
+    pub target_name: Option<String>,
+    pub encoder: TableEncoder,
+    pub seeds: Vec<u64>,
+}
+
+/// The header: format, task, model, the common state and the task head's.
+#[derive(Serialize, Deserialize)]
+struct FitHeader<C, H> {
+    format: String,
+    task: String,
+    model_config: Value,
+    common: C,
+    head: H,
+    /// One cache header per member (fit_with_cache), else empty.
+    caches: Vec<String>,
+    /// The generator of the positional embeddings baked into the caches.
+    torch_rng: TorchRng,
 }
 
 fn bad(path: &Path, m: impl std::fmt::Display) -> ModelError {
     ModelError::SavedFit(format!("{}: {m}", path.display()))
 }
 
-/// Writes `state`, the encoded train columns and the member caches to `path`.
-pub(crate) fn save<S: Serialize>(
+/// SHA-256 over the header text and every tensor (name, dtype, shape, bytes) in name order.
+fn digest<'a>(
+    header: &str,
+    tensors: impl Iterator<Item = (&'a str, safetensors::Dtype, &'a [usize], &'a [u8])>,
+) -> String {
+    let mut tensors: Vec<_> = tensors.collect();
+    tensors.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Sha256::new();
+    h.update((header.len() as u64).to_le_bytes());
+    h.update(header.as_bytes());
+    for (name, dtype, shape, data) in tensors {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(format!("{dtype:?}{shape:?}").as_bytes());
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// Writes the common and head state, the encoded train columns and the member caches.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn save<H: Serialize>(
     path: &Path,
     task: &str,
     model: &PerFeatureTransformer,
-    state: &S,
+    common: &Common,
+    head: &H,
     columns: &[Vec<f64>],
     rows: usize,
     caches: &[Option<&TrainCache>],
@@ -61,7 +105,7 @@ pub(crate) fn save<S: Serialize>(
     let mut cache_headers = Vec::new();
     for (i, c) in caches.iter().enumerate() {
         if let Some(c) = c {
-            tensors.extend(c.raw_tensors(&format!("members.{i}.")));
+            tensors.extend(c.raw_tensors(&format!("members.{i}."))?);
             cache_headers.push(c.header_json()?);
         }
     }
@@ -69,49 +113,68 @@ pub(crate) fn save<S: Serialize>(
         format: FORMAT.into(),
         task: task.into(),
         model_config: serde_json::to_value(model.config()).map_err(|e| bad(path, e))?,
-        state,
+        common,
+        head,
         caches: cache_headers,
         torch_rng: model.torch_rng(),
     };
-    let meta: HashMap<String, String> = [(
-        KEY.to_string(),
-        serde_json::to_string(&header).map_err(|e| bad(path, e))?,
-    )]
-    .into();
-    write_safetensors(path, &tensors, meta)
+    let text = serde_json::to_string(&header).map_err(|e| bad(path, e))?;
+    let hash = digest(
+        &text,
+        tensors
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.dtype(), r.shape(), r.bytes())),
+    );
+    let meta = HashMap::from([(KEY.to_string(), text), (HASH_KEY.to_string(), hash)]);
+    tensor_file::write(path, &tensors, meta)
 }
 
-/// What [`load`] returns: the state, the encoded train columns and the member caches.
-pub(crate) struct Loaded<S> {
-    pub state: S,
+/// What [`load`] returns: the states, the encoded train columns and the member caches.
+pub(crate) struct Loaded<H> {
+    pub common: Common,
+    pub head: H,
     pub columns: Vec<Vec<f64>>,
     pub rows: usize,
     pub caches: Vec<TrainCache>,
 }
 
-/// Reads a file written by [`save`] for `task`, checking it against `model`.
-pub(crate) fn load<S: for<'de> Deserialize<'de>>(
+/// Reads a file written by [`save`] for `task`, checking its integrity and `model`.
+pub(crate) fn load<H: DeserializeOwned>(
     path: &Path,
     task: &str,
     model: &PerFeatureTransformer,
-) -> Result<Loaded<S>> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+) -> Result<Loaded<H>> {
+    let bytes = tensor_file::read(path)?;
     let (_, meta) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad(path, format!("not a saved fit ({e:?})")))?;
-    let text = meta
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(KEY))
-        .ok_or_else(|| {
-            bad(
-                path,
-                format!("no `{KEY}` header; not a file written by --save-fit"),
-            )
-        })?;
-    let header: FitHeader<Value> = serde_json::from_str(text).map_err(|e| bad(path, e))?;
+    let meta = meta.metadata().clone().unwrap_or_default();
+    let text = meta.get(KEY).ok_or_else(|| {
+        bad(
+            path,
+            format!("no `{KEY}` header; not a file written by --save-fit"),
+        )
+    })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(path, format!("{e:?}")))?;
+    let stored = meta.get(HASH_KEY).ok_or_else(|| {
+        bad(
+            path,
+            "has no integrity hash (written by an older version?); fit it again",
+        )
+    })?;
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = st.tensors();
+    let found = digest(
+        text,
+        views
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.dtype(), t.shape(), t.data())),
+    );
+    if *stored != found {
+        return Err(bad(
+            path,
+            "integrity check failed: the file was modified or corrupted after it was saved",
+        ));
+    }
+    let header: FitHeader<Common, Value> = serde_json::from_str(text).map_err(|e| bad(path, e))?;
     if header.format != FORMAT {
         return Err(bad(
             path,
@@ -142,19 +205,14 @@ pub(crate) fn load<S: for<'de> Deserialize<'de>>(
             ),
         ));
     }
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(path, format!("{e:?}")))?;
     let t = st
         .tensor("encoded_train")
         .map_err(|e| bad(path, format!("encoded_train: {e:?}")))?;
-    if t.dtype() != Dtype::F64 || t.shape().len() != 2 {
+    if t.dtype() != safetensors::Dtype::F64 || t.shape().len() != 2 {
         return Err(bad(path, "encoded_train: expected a 2-d float64 tensor"));
     }
     let (rows, cols) = (t.shape()[0], t.shape()[1]);
-    let flat: Vec<f64> = t
-        .data()
-        .chunks_exact(8)
-        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-        .collect();
+    let flat = decode_f64("encoded_train", Dtype::F64, t.data())?;
     let columns = (0..cols)
         .map(|j| (0..rows).map(|i| flat[i * cols + j]).collect())
         .collect();
@@ -165,9 +223,10 @@ pub(crate) fn load<S: for<'de> Deserialize<'de>>(
         .map(|(i, h)| TrainCache::from_safetensors(&st, &format!("members.{i}."), h, model))
         .collect::<Result<Vec<_>>>()
         .map_err(|e| bad(path, e))?;
-    let state = serde_json::from_value(header.state).map_err(|e| bad(path, e))?;
+    let head = serde_json::from_value(header.head).map_err(|e| bad(path, format!("head: {e}")))?;
     Ok(Loaded {
-        state,
+        common: header.common,
+        head,
         columns,
         rows,
         caches,

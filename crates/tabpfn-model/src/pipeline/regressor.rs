@@ -1,24 +1,18 @@
 //! `TabPFNRegressor` of 2.2.1: fit → predict (mean / median / mode / quantiles / full).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::encode::TableEncoder;
+use super::classifier::check_finite;
 use super::ensemble::{low_memory_seeds, regressor_configs, regressor_draws};
-use super::estimator::{
-    attach_caches, batches, check_fit_shape, slice_rows, Encoded, EstimatorConfig, FitMode, Member,
-    Runner,
-};
+use super::estimator::{check_fit_shape, Encoded, EstimatorConfig, FitMode, Member, Runner};
+use super::fitted::{Fitted, FittedEnsemble, Head, HeadImpl, MemberSpec};
 use super::frame::{DataFrame, Target};
-use super::member::MemberMatrix;
 use super::postprocess::{combine_regression, member_borders, translate_probs};
 use super::power::SafePower;
 use super::stats;
-use super::{persist, MemberView};
 use crate::bar_distribution::BarDistribution;
-use crate::cache::TrainCache;
 use crate::config::Task;
 use crate::error::{input_err, Result};
 use crate::transformer::{Logits, PerFeatureTransformer};
@@ -49,7 +43,7 @@ pub struct RegressionOutput {
 }
 
 impl TabPFNRegressor {
-    /// Checks that the model is a regressor.
+    /// Checks that the model is a regressor and that every knob of `config` is valid.
     pub fn new(model: Arc<PerFeatureTransformer>, config: EstimatorConfig) -> Result<Self> {
         if model.task() != Task::Regression {
             return Err(input_err(
@@ -57,9 +51,11 @@ impl TabPFNRegressor {
                 "is a classification checkpoint; TabPFNRegressor needs a regressor",
             ));
         }
+        config.validate()?;
         Ok(Self { model, config })
     }
 
+    /// The estimator knobs.
     pub fn config(&self) -> &EstimatorConfig {
         &self.config
     }
@@ -91,207 +87,173 @@ impl TabPFNRegressor {
         let mean = stats::mean(y);
         let std = stats::var(y).sqrt() + 1e-20;
         let y_z: Vec<f64> = y.iter().map(|v| (v - mean) / std).collect();
-        let std_borders = self
-            .model
-            .borders()
-            .ok_or_else(|| input_err("model", "has no bar-distribution borders"))?
-            .to_vec();
+        if let Some(i) = y_z.iter().position(|v| !v.is_finite()) {
+            return Err(input_err(
+                "y",
+                format!(
+                    "row {i} ({}) overflows when standardised (mean {mean}, std {std}); \
+                     rescale the target",
+                    y[i]
+                ),
+            ));
+        }
+        let std_borders = model_borders(&self.model)?;
         let (std32, mean32) = (std as f32, mean as f32);
         let raw_borders: Vec<f32> = std_borders.iter().map(|&z| z * std32 + mean32).collect();
-        let runner = Runner::new(self.model.clone(), cfg, None);
+        check_finite(
+            &raw_borders,
+            "the target's bar borders (std × borders + mean)",
+        )?;
         let n = cfg.n_estimators;
         let seeds = if cfg.fit_mode == FitMode::LowMemory {
             low_memory_seeds(cfg.random_state, n, None).1
         } else {
             regressor_draws(cfg.random_state, n).member_seeds
         };
-        let mut fitted = FittedRegressor {
-            runner,
+        let ensemble = FittedEnsemble {
+            runner: Runner::new(self.model.clone(), cfg, Regression::AUTO_OUTLIER_STD),
             target_name: None,
             config: cfg.clone(),
             encoded,
-            y_z,
-            constant,
-            std_borders,
-            raw_borders,
             seeds,
             members: Vec::new(),
         };
-        if constant.is_none() && cfg.fit_mode != FitMode::LowMemory {
-            fitted.members = fitted.fit_members(cfg.fit_mode == FitMode::FitWithCache)?;
+        let head = Regression::new(y_z, constant, std_borders, raw_borders);
+        Fitted::new(ensemble, head)
+    }
+}
+
+fn model_borders(model: &PerFeatureTransformer) -> Result<Vec<f32>> {
+    Ok(model
+        .borders()
+        .ok_or_else(|| input_err("model", "has no bar-distribution borders"))?
+        .to_vec())
+}
+
+/// The regression head of a fit: standardised targets, the constant (if the target is
+/// one), the model's z-space borders and the raw-space ones, and the safepower target
+/// transform every `safepower` member shares.
+#[derive(Debug, Clone)]
+pub struct Regression {
+    y_z: Vec<f64>,
+    constant: Option<f64>,
+    std_borders: Vec<f32>,
+    raw_borders: Vec<f32>,
+    /// Fitted once: every safepower member fits the same transform on the same targets
+    /// (the reference re-fits one shared object). None for a constant target.
+    power: Option<(SafePower, Vec<f32>)>,
+}
+
+/// The regression head's part of a saved fit.
+#[doc(hidden)]
+#[derive(Serialize, Deserialize)]
+pub struct SavedRegression {
+    y_z: Vec<f64>,
+    constant: Option<f64>,
+    raw_borders: Vec<f32>,
+}
+
+impl Regression {
+    fn new(y_z: Vec<f64>, constant: Option<f64>, std_borders: Vec<f32>, raw: Vec<f32>) -> Self {
+        let power = constant.is_none().then(|| {
+            let (power, power_y) = SafePower::fit_transform(&y_z);
+            (power, power_y.iter().map(|&v| v as f32).collect())
+        });
+        Self {
+            power,
+            y_z,
+            constant,
+            std_borders,
+            raw_borders: raw,
         }
-        Ok(fitted)
+    }
+}
+
+impl Head for Regression {
+    const TASK: &'static str = "regressor";
+    const AUTO_OUTLIER_STD: Option<f32> = None;
+}
+
+impl HeadImpl for Regression {
+    type Saved = SavedRegression;
+
+    fn saved(&self) -> SavedRegression {
+        SavedRegression {
+            y_z: self.y_z.clone(),
+            constant: self.constant,
+            raw_borders: self.raw_borders.clone(),
+        }
+    }
+
+    fn from_saved(
+        s: SavedRegression,
+        ensemble: &FittedEnsemble,
+        model: &PerFeatureTransformer,
+    ) -> Result<Self> {
+        if s.y_z.len() != ensemble.n_train() {
+            return Err(input_err(
+                "y_z",
+                format!(
+                    "holds {} targets for {} training rows",
+                    s.y_z.len(),
+                    ensemble.n_train()
+                ),
+            ));
+        }
+        if let Some(i) = s.y_z.iter().position(|v| !v.is_finite()) {
+            return Err(input_err("y_z", format!("value {i} is {}", s.y_z[i])));
+        }
+        if s.constant.is_some_and(|c| !c.is_finite()) {
+            return Err(input_err("constant", "is not finite"));
+        }
+        let std_borders = model_borders(model)?;
+        if s.raw_borders.len() != std_borders.len() {
+            return Err(input_err(
+                "raw_borders",
+                format!(
+                    "holds {} borders, the model has {}",
+                    s.raw_borders.len(),
+                    std_borders.len()
+                ),
+            ));
+        }
+        // same checks as the bar distribution itself: finite, ascending
+        BarDistribution::new(s.raw_borders.clone())
+            .map_err(|e| input_err("raw_borders", e.to_string()))?;
+        Ok(Self::new(s.y_z, s.constant, std_borders, s.raw_borders))
+    }
+
+    fn member_specs(&self, ensemble: &FittedEnsemble) -> Vec<MemberSpec> {
+        let Some((power, power_y)) = &self.power else {
+            return Vec::new();
+        };
+        let plain: Vec<f32> = self.y_z.iter().map(|&v| v as f32).collect();
+        regressor_configs(ensemble.config().n_estimators)
+            .into_iter()
+            .map(|(config, uses_power)| {
+                let (target, y_train) = if uses_power {
+                    (Some(*power), power_y.clone())
+                } else {
+                    (None, plain.clone())
+                };
+                MemberSpec {
+                    config,
+                    y_train,
+                    target,
+                    class_permutation: None,
+                }
+            })
+            .collect()
     }
 }
 
 /// A member's z-space borders and the buckets whose logits are cancelled.
 type MemberBorders = (Vec<f32>, Option<Vec<bool>>);
 
-/// What a saved regressor fit holds besides the encoded table and the caches.
-#[derive(Serialize, Deserialize)]
-struct SavedState {
-    config: EstimatorConfig,
-    #[serde(default)]
-    target_name: Option<String>,
-    encoder: TableEncoder,
-    y_z: Vec<f64>,
-    constant: Option<f64>,
-    raw_borders: Vec<f32>,
-    seeds: Vec<u64>,
-}
-
-/// A fitted member's target transform, kept next to it.
-#[derive(Debug, Clone)]
-struct RegressionMember {
-    member: Member,
-    target: Option<SafePower>,
-}
-
 /// A fitted regressor.
-#[derive(Debug, Clone)]
-pub struct FittedRegressor {
-    runner: Runner,
-    target_name: Option<String>,
-    config: EstimatorConfig,
-    encoded: Encoded,
-    y_z: Vec<f64>,
-    constant: Option<f64>,
-    std_borders: Vec<f32>,
-    raw_borders: Vec<f32>,
-    seeds: Vec<u64>,
-    members: Vec<RegressionMember>,
-}
+pub type FittedRegressor = Fitted<Regression>;
 
-impl FittedRegressor {
-    fn fit_members(&self, with_cache: bool) -> Result<Vec<RegressionMember>> {
-        // Every safepower member fits the same transform on the same targets (the
-        // reference re-fits one shared object): fit it once.
-        let to_f32 = |y: &[f64]| -> Vec<f32> { y.iter().map(|&v| v as f32).collect() };
-        let plain_y = to_f32(&self.y_z);
-        let (power, power_y) = SafePower::fit_transform(&self.y_z);
-        let power_y = to_f32(&power_y);
-        let mut members = regressor_configs(self.config.n_estimators)
-            .iter()
-            .zip(&self.seeds)
-            .map(|(&(config, uses_power), &seed)| {
-                let (target, y) = if uses_power {
-                    (Some(power), power_y.clone())
-                } else {
-                    (None, plain_y.clone())
-                };
-                let member = self.runner.fit_member(
-                    config,
-                    seed,
-                    &self.encoded,
-                    y,
-                    self.config.fingerprint_feature,
-                )?;
-                Ok(RegressionMember { member, target })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if with_cache {
-            let mut refs: Vec<&mut Member> = members.iter_mut().map(|m| &mut m.member).collect();
-            self.runner.build_caches(&mut refs)?;
-        }
-        Ok(members)
-    }
-
-    /// Saves the fitted regressor (encoded train table, encoder, standardised targets,
-    /// seeds and, with `fit_with_cache`, each member's K/V cache) to one safetensors file.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let state = SavedState {
-            config: self.config.clone(),
-            target_name: self.target_name.clone(),
-            encoder: self.encoded.encoder.clone(),
-            y_z: self.y_z.clone(),
-            constant: self.constant,
-            raw_borders: self.raw_borders.clone(),
-            seeds: self.seeds.clone(),
-        };
-        let caches: Vec<Option<&TrainCache>> = self
-            .members
-            .iter()
-            .map(|m| m.member.cache.as_ref())
-            .collect();
-        persist::save(
-            path.as_ref(),
-            "regressor",
-            &self.runner.model,
-            &state,
-            &self.encoded.columns,
-            self.encoded.rows,
-            &caches,
-        )
-    }
-
-    /// Loads a regressor saved by [`save`](Self::save); `model` must be the one it was
-    /// fitted with (its configuration is checked).
-    pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
-        let loaded = persist::load::<SavedState>(path.as_ref(), "regressor", &model)?;
-        let s = loaded.state;
-        let std_borders = model
-            .borders()
-            .ok_or_else(|| input_err("model", "has no bar-distribution borders"))?
-            .to_vec();
-        let mut fitted = FittedRegressor {
-            target_name: s.target_name,
-            runner: Runner::new(model, &s.config, None),
-            encoded: Encoded {
-                encoder: s.encoder,
-                columns: loaded.columns,
-                rows: loaded.rows,
-            },
-            y_z: s.y_z,
-            constant: s.constant,
-            std_borders,
-            raw_borders: s.raw_borders,
-            seeds: s.seeds,
-            members: Vec::new(),
-            config: s.config,
-        };
-        if fitted.constant.is_none() && fitted.config.fit_mode != FitMode::LowMemory {
-            fitted.members = fitted.fit_members(false)?;
-            let mut plain: Vec<Member> = fitted.members.iter().map(|m| m.member.clone()).collect();
-            attach_caches(&mut plain, loaded.caches, path.as_ref())?;
-            for (m, p) in fitted.members.iter_mut().zip(plain) {
-                m.member = p;
-            }
-        }
-        Ok(fitted)
-    }
-
-    pub fn n_train(&self) -> usize {
-        self.encoded.rows
-    }
-
-    pub fn n_features(&self) -> usize {
-        self.encoded.encoder.feature_names().len()
-    }
-
-    pub fn feature_names(&self) -> &[String] {
-        self.encoded.encoder.feature_names()
-    }
-
-    /// Names the target column (kept with a saved fit, for tools that read tables).
-    pub fn set_target_name(&mut self, name: impl Into<String>) {
-        self.target_name = Some(name.into());
-    }
-
-    /// The target column's name, if one was set.
-    pub fn target_name(&self) -> Option<&str> {
-        self.target_name.as_deref()
-    }
-
-    /// Whether each feature column was text at fit (else numeric).
-    pub fn feature_is_text(&self) -> &[bool] {
-        self.encoded.encoder.text_columns()
-    }
-
-    /// The estimator knobs this fit used.
-    pub fn config(&self) -> &EstimatorConfig {
-        &self.config
-    }
-
+impl Fitted<Regression> {
     /// Every output type for the rows of `x`, with the given quantiles.
     pub fn predict_full(&self, x: &DataFrame, quantiles: &[f32]) -> Result<RegressionOutput> {
         self.predict_full_with_progress(x, quantiles, |_| {})
@@ -308,9 +270,10 @@ impl FittedRegressor {
         if let Some(&q) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
             return Err(input_err("quantiles", format!("{q} is outside [0, 1]")));
         }
-        let cols = self.encoded.transform(x)?;
         let rows = x.rows();
-        if let Some(c) = self.constant {
+        if let Some(c) = self.head.constant {
+            // still validates the test table against the fit
+            self.ensemble.encoded.transform(x)?;
             let v = vec![c as f32; rows];
             return Ok(RegressionOutput {
                 mean: v.clone(),
@@ -321,28 +284,16 @@ impl FittedRegressor {
                 borders: Vec::new(),
             });
         }
-        let members = if self.members.is_empty() {
-            std::borrow::Cow::Owned(self.fit_members(false)?)
-        } else {
-            std::borrow::Cow::Borrowed(&self.members[..])
-        };
+        let members = self.members_for_predict()?;
         let borders = self.member_borders(&members)?;
-        let mut logits = Vec::with_capacity(rows * (self.std_borders.len() - 1));
-        for range in batches(rows, self.config.batch_size) {
-            let part = slice_rows(&cols, range.clone());
-            let refs: Vec<&Member> = members.iter().map(|m| &m.member).collect();
-            let member_logits =
-                self.runner
-                    .members_logits(&refs, &part, range.len(), &mut progress)?;
-            logits.extend(self.final_logits(&member_logits, &borders)?);
-        }
-        outputs_from_logits(logits, self.raw_borders.clone(), rows, quantiles)
+        let logits = self.run(x, &mut progress, |_, l| self.final_logits(l, &borders))?;
+        outputs_from_logits(logits, self.head.raw_borders.clone(), rows, quantiles)
     }
 
-    fn member_borders(&self, members: &[RegressionMember]) -> Result<Vec<MemberBorders>> {
+    fn member_borders(&self, members: &[Member]) -> Result<Vec<MemberBorders>> {
         members
             .iter()
-            .map(|m| member_borders(&self.std_borders, m.target.as_ref()))
+            .map(|m| member_borders(&self.head.std_borders, m.target.as_ref()))
             .collect()
     }
 
@@ -363,36 +314,43 @@ impl FittedRegressor {
                 ),
             ));
         }
-        let k = self.std_borders.len() - 1;
-        let t = self.config.softmax_temperature;
-        let rebinned: Vec<Vec<f32>> = member_logits
-            .iter()
-            .zip(borders)
-            .map(|(logits, (b, cancel))| {
-                let mut out = Vec::with_capacity(logits.rows * k);
-                for r in 0..logits.rows {
-                    let mut l: Vec<f32> = logits
-                        .row(r)
-                        .iter()
-                        .map(|v| if t != 1.0 { v / t } else { *v })
-                        .collect();
-                    if let Some(c) = cancel {
-                        for (v, &dead) in l.iter_mut().zip(c) {
-                            if dead {
-                                *v = f32::NEG_INFINITY;
-                            }
+        let k = self.head.std_borders.len() - 1;
+        let t = self.config().softmax_temperature;
+        let mut rebinned = Vec::with_capacity(member_logits.len());
+        for (logits, (b, cancel)) in member_logits.iter().zip(borders) {
+            if logits.n_out != k {
+                return Err(input_err(
+                    "member logits",
+                    format!("have {} outputs for {k} bars", logits.n_out),
+                ));
+            }
+            let mut out = Vec::with_capacity(logits.rows * k);
+            for r in 0..logits.rows {
+                let mut l: Vec<f32> = logits
+                    .row(r)
+                    .iter()
+                    .map(|v| if t != 1.0 { v / t } else { *v })
+                    .collect();
+                if let Some(c) = cancel {
+                    for (v, &dead) in l.iter_mut().zip(c) {
+                        if dead {
+                            *v = f32::NEG_INFINITY;
                         }
                     }
-                    out.extend(translate_probs(&l, b, &self.std_borders));
                 }
-                out
-            })
-            .collect();
-        Ok(combine_regression(
-            &rebinned,
-            k,
-            self.config.average_before_softmax,
-        ))
+                out.extend(translate_probs(&l, b, &self.head.std_borders));
+            }
+            rebinned.push(out);
+        }
+        let out = combine_regression(&rebinned, k, self.config().average_before_softmax);
+        if let Some(i) = out.iter().position(|v| v.is_nan() || *v == f32::INFINITY) {
+            return Err(crate::error::ModelError::NonFinite(format!(
+                "regression logits: value {i} is {}; the network's logits overflow float32 \
+                 (check the model's weights and softmax_temperature)",
+                out[i]
+            )));
+        }
+        Ok(out)
     }
 
     /// Post-processing alone: every output type from each member's raw network logits
@@ -402,10 +360,11 @@ impl FittedRegressor {
         member_logits: &[Logits],
         quantiles: &[f32],
     ) -> Result<RegressionOutput> {
-        let borders = self.member_borders(&self.members)?;
+        let members = self.members_for_predict()?;
+        let borders = self.member_borders(&members)?;
         let logits = self.final_logits(member_logits, &borders)?;
         let rows = member_logits.first().map_or(0, |l| l.rows);
-        outputs_from_logits(logits, self.raw_borders.clone(), rows, quantiles)
+        outputs_from_logits(logits, self.head.raw_borders.clone(), rows, quantiles)
     }
 
     /// Mean prediction per row (the default output type).
@@ -413,29 +372,9 @@ impl FittedRegressor {
         Ok(self.predict_full(x, &[])?.mean)
     }
 
-    /// The fitted members (empty in `low_memory` mode), for inspection.
-    pub fn members(&self) -> Vec<MemberView<'_>> {
-        self.members
-            .iter()
-            .map(|m| MemberView::new(&m.member, None))
-            .collect()
-    }
-
-    /// Member `i`'s matrix for the rows of `x`.
-    pub fn member_test_matrix(&self, i: usize, x: &DataFrame) -> Result<MemberMatrix> {
-        let member = self
-            .members
-            .get(i)
-            .ok_or_else(|| input_err("member", format!("index {i} out of range")))?;
-        Ok(member
-            .member
-            .pipeline
-            .transform(&self.encoded.transform(x)?, x.rows()))
-    }
-
     /// Member `i`'s target transform λ, if it has one.
     pub fn member_target_lambda(&self, i: usize) -> Option<f64> {
-        self.members.get(i)?.target.map(|t| t.power.lambda)
+        self.ensemble.members.get(i)?.target.map(|t| t.power.lambda)
     }
 }
 
@@ -448,6 +387,12 @@ pub fn outputs_from_logits(
 ) -> Result<RegressionOutput> {
     let dist = BarDistribution::new(borders.clone())?;
     let k = dist.num_bars();
+    if logits.len() != rows * k {
+        return Err(input_err(
+            "logits",
+            format!("hold {} values for {rows} rows × {k} bars", logits.len()),
+        ));
+    }
     let mut out = RegressionOutput {
         mean: Vec::with_capacity(rows),
         median: Vec::with_capacity(rows),
@@ -464,6 +409,13 @@ pub fn outputs_from_logits(
         for (qi, &q) in quantiles.iter().enumerate() {
             out.quantiles[qi].push(dist.icdf(l, q)?);
         }
+    }
+    for (what, v) in [
+        ("mean", &out.mean),
+        ("median", &out.median),
+        ("mode", &out.mode),
+    ] {
+        check_finite(v, &format!("regression {what}"))?;
     }
     out.logits = logits;
     Ok(out)

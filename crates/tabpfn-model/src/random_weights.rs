@@ -10,7 +10,7 @@ use tabpfn_weights::{Checkpoint, Tensor32};
 use crate::config::{ModelConfig, Task};
 use crate::error::Result;
 use crate::loader::expected_tensors;
-use crate::rng::Mt19937;
+use crate::torch_rng::Mt19937;
 
 /// A checkpoint with `config` and seeded random weights.
 pub fn random_checkpoint(config: &Map<String, Value>, seed: u64) -> Result<Checkpoint> {
@@ -62,6 +62,21 @@ pub fn default_config(task: Task) -> Map<String, Value> {
     .as_object()
     .cloned()
     .unwrap_or_default()
+}
+
+/// A small random-weight checkpoint (2 layers, E = 16, 2 heads) for examples and quick
+/// tests: the v2 architecture and file layout at toy size.
+pub fn tiny_checkpoint(task: Task, seed: u64) -> Result<Checkpoint> {
+    let mut cfg = default_config(task);
+    for (k, v) in [
+        ("emsize", 16),
+        ("nhead", 2),
+        ("nlayers", 2),
+        ("num_buckets", 100),
+    ] {
+        cfg.insert(k.into(), v.into());
+    }
+    random_checkpoint(&cfg, seed)
 }
 
 #[cfg(test)]

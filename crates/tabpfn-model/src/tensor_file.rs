@@ -1,0 +1,89 @@
+//! The safetensors files this crate writes and reads itself — train-set caches and saved
+//! fits: tensors to write ([`Raw`]), an atomic [`write`], and a [`read`] that refuses files
+//! beyond a size budget before allocating.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, View};
+use tabpfn_weights::dtype::{f32_bytes, f64_bytes};
+
+use crate::error::{ModelError, Result};
+
+/// The largest cache or saved-fit file read: 64 GiB, beyond any fit of 10⁵ rows; a larger
+/// size is a corrupt or hostile file.
+pub const MAX_FILE_BYTES: u64 = 64 << 30;
+
+/// A tensor to write: shape, little-endian bytes and dtype.
+pub(crate) struct Raw {
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+    dtype: Dtype,
+}
+
+impl Raw {
+    pub(crate) fn f32(shape: Vec<usize>, values: &[f32]) -> Self {
+        Self {
+            shape,
+            bytes: f32_bytes(values),
+            dtype: Dtype::F32,
+        }
+    }
+
+    pub(crate) fn f64(shape: Vec<usize>, values: &[f64]) -> Self {
+        Self {
+            shape,
+            bytes: f64_bytes(values),
+            dtype: Dtype::F64,
+        }
+    }
+
+    pub(crate) fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    pub(crate) fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl View for &Raw {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Serialises `tensors` with header `meta` and writes them to `path` atomically.
+pub(crate) fn write(
+    path: &Path,
+    tensors: &[(String, Raw)],
+    meta: HashMap<String, String>,
+) -> Result<()> {
+    let bytes =
+        safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
+            .map_err(|e| ModelError::Cache(format!("{}: {e:?}", path.display())))?;
+    Ok(tabpfn_weights::files::write_atomic(path, &bytes)?)
+}
+
+/// Reads a whole file of at most [`MAX_FILE_BYTES`].
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    Ok(tabpfn_weights::files::read_bounded(
+        path,
+        MAX_FILE_BYTES,
+        "saved fits and caches",
+    )?)
+}
