@@ -199,15 +199,35 @@ impl TrainCache {
             }
             Ok((v.shape().to_vec(), decode_f32(&name, Dtype::F32, v.data())?))
         };
+        let cfg = model.config();
+        header
+            .x_state
+            .validate(header.n_features, cfg.features_per_group)
+            .map_err(|e| bad(format!("x_state: {e}")))?;
+        if header.n_train == 0 {
+            return Err(bad(
+                "n_train is 0; a cache holds at least one train row".into()
+            ));
+        }
+        let g = header.x_state.n_groups;
         let (es, ed) = get("embeddings", 2)?;
+        if es != [g, cfg.emsize] {
+            return Err(bad(format!(
+                "{prefix}embeddings: shape {es:?}, expected [{g}, {}]",
+                cfg.emsize
+            )));
+        }
         let embeddings = Tensor::from_data(TensorData::new(ed, [es[0], es[1]]), device);
+        let d = cfg.emsize / cfg.nhead;
+        let kv_shape = vec![g + 1, 1, header.n_train, d];
         let mut kv = Vec::with_capacity(header.n_layers);
         for l in 0..header.n_layers {
             let (ks, k) = get(&format!("layers.{l}.k"), 4)?;
             let (vs, v) = get(&format!("layers.{l}.v"), 4)?;
-            if ks[..3] != vs[..3] {
+            if ks != kv_shape || vs != kv_shape {
                 return Err(bad(format!(
-                    "{prefix}layers.{l}: k {ks:?} and v {vs:?} disagree"
+                    "{prefix}layers.{l}: k {ks:?}, v {vs:?}, expected {kv_shape:?} (feature \
+                     groups + 1, head 0, train rows, head size)"
                 )));
             }
             let host = HostKv::new(k, v, [ks[0], ks[1], ks[2], ks[3]], vs[3])?;

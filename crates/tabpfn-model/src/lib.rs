@@ -78,5 +78,11 @@ pub mod internals {
     pub use crate::cpu::HostLayer;
     pub use crate::flops::forward_flops;
     pub use crate::layer::PerFeatureEncoderLayer;
+
+    /// Recomputes a saved fit's integrity hash in place (tests and fuzzing only: it lets
+    /// an edited file reach the field validation behind the hash).
+    pub fn resign_saved_fit(path: &std::path::Path) -> crate::Result<()> {
+        crate::pipeline::persist::resign(path)
+    }
     pub use crate::x_encoder::{fit_transform, XEncoderOptions};
 }

@@ -39,6 +39,15 @@ impl Raw {
         }
     }
 
+    /// A copy of a tensor read from a file.
+    pub(crate) fn from_view(t: &safetensors::tensor::TensorView<'_>) -> Self {
+        Self {
+            shape: t.shape().to_vec(),
+            bytes: t.data().to_vec(),
+            dtype: t.dtype(),
+        }
+    }
+
     pub(crate) fn dtype(&self) -> Dtype {
         self.dtype
     }

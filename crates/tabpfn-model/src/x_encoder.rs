@@ -36,6 +36,55 @@ pub struct XEncoderState {
 }
 
 impl XEncoderState {
+    /// Checks a state read from a file against `cols` feature columns and the model's
+    /// `features_per_group`: every per-column vector `G · F` long, `used` one per group
+    /// within `1..=F`, all statistics finite.
+    pub(crate) fn validate(&self, cols: usize, features_per_group: usize) -> Result<(), String> {
+        let f = features_per_group;
+        if self.features_per_group != f {
+            return Err(format!(
+                "features_per_group {} for a model with {f}",
+                self.features_per_group
+            ));
+        }
+        let g = cols.div_ceil(f);
+        if self.n_groups != g {
+            return Err(format!(
+                "{} feature groups for {cols} columns",
+                self.n_groups
+            ));
+        }
+        let n = g * f;
+        let lens = [
+            ("keep", self.keep.len()),
+            ("nan_mean", self.nan_mean.len()),
+            ("norm_mean", self.norm_mean.len()),
+            ("norm_std", self.norm_std.len()),
+            (
+                "outlier_lower",
+                self.outlier_lower.as_ref().map_or(n, Vec::len),
+            ),
+            (
+                "outlier_upper",
+                self.outlier_upper.as_ref().map_or(n, Vec::len),
+            ),
+        ];
+        if let Some((name, len)) = lens.iter().find(|(_, len)| *len != n) {
+            return Err(format!("`{name}` holds {len} values, expected {n}"));
+        }
+        if self.outlier_lower.is_some() != self.outlier_upper.is_some() {
+            return Err("only one of the outlier bounds is present".into());
+        }
+        if self.used.len() != g || self.used.iter().any(|&u| u == 0 || u > f) {
+            return Err(format!("`used` must hold {g} counts in 1..={f}"));
+        }
+        let finite = |v: &Vec<f32>| v.iter().all(|x| x.is_finite());
+        if !(finite(&self.nan_mean) && finite(&self.norm_mean) && finite(&self.norm_std)) {
+            return Err("non-finite normalisation statistics".into());
+        }
+        Ok(())
+    }
+
     /// The first feature group whose fitted statistics overflow float32 (values near
     /// ±3.4e38), which the reference turns into NaN and rejects.
     pub fn overflowing_group(&self) -> Option<usize> {

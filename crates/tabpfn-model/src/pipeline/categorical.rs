@@ -144,6 +144,7 @@ impl CategoricalEncoding {
                             .collect(),
                     );
                 }
+                let kept: std::collections::HashSet<usize> = kept.iter().copied().collect();
                 for (i, col) in x.into_iter().enumerate() {
                     if !kept.contains(&i) {
                         out.push(col);
@@ -171,8 +172,9 @@ impl CategoricalEncoding {
                         );
                     }
                 }
+                let encoded: std::collections::HashSet<usize> = columns.iter().copied().collect();
                 for (i, col) in x.into_iter().enumerate() {
-                    if !columns.contains(&i) {
+                    if !encoded.contains(&i) {
                         out.push(col);
                     }
                 }

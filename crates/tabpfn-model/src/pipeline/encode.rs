@@ -124,10 +124,15 @@ impl TableEncoder {
             }
         }
         let large_enough = x.rows() > inference.min_samples_for_inference;
+        let mut declared_cat = vec![false; x.n_columns()];
+        for &i in user_categorical.unwrap_or_default() {
+            declared_cat[i] = true;
+        }
         let mut categorical = Vec::new();
+        let mut is_categorical = vec![false; x.n_columns()];
         for (ix, col) in x.columns().iter().enumerate() {
             let distinct = n_distinct(&col.values);
-            let declared = user_categorical.is_some_and(|u| u.contains(&ix));
+            let declared = declared_cat[ix];
             let is_cat = if declared {
                 distinct <= inference.max_unique_for_category
             } else {
@@ -135,12 +140,13 @@ impl TableEncoder {
             };
             if is_cat {
                 categorical.push(ix);
+                is_categorical[ix] = true;
             }
         }
         let mut encoded = Vec::new();
         let mut passthrough = Vec::new();
         for (ix, col) in x.columns().iter().enumerate() {
-            let is_cat = categorical.contains(&ix);
+            let is_cat = is_categorical[ix];
             match &col.values {
                 ColumnValues::Numeric(v) if is_cat => encoded.push(EncodedColumn {
                     source: ix,

@@ -320,6 +320,16 @@ impl<H: Head> Fitted<H> {
         let mut fitted = Self { ensemble, head };
         if fitted.ensemble.config.fit_mode != FitMode::LowMemory {
             fitted.ensemble.members = fitted.ensemble.fit_members(&fitted.head, false)?;
+            let with_cache = fitted.ensemble.config.fit_mode == FitMode::FitWithCache;
+            let (members, caches) = (fitted.ensemble.members.len(), loaded.caches.len());
+            if with_cache && caches != members || !with_cache && caches != 0 {
+                return Err(bad(format!(
+                    "field `caches` holds {caches} member caches; a {:?} fit of {members} \
+                     members holds {}",
+                    fitted.ensemble.config.fit_mode,
+                    if with_cache { members } else { 0 }
+                )));
+            }
             attach_caches(&mut fitted.ensemble.members, loaded.caches).map_err(bad)?;
         } else if !loaded.caches.is_empty() {
             return Err(bad("a low_memory fit cannot hold member caches".into()));

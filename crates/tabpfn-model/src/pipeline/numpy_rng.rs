@@ -204,19 +204,22 @@ impl NumpyRng {
 
     /// `Generator.choice(pop, size, replace=False)` for `pop <= 10000` (Floyd's algorithm
     /// followed by numpy's Lemire-bounded `_shuffle_int`). Returns indices into the population.
+    ///
+    /// # Panics
+    /// If `size > pop` or `pop > 10 000` (numpy takes another algorithm there); the
+    /// estimators never ask for more (`n_estimators` ≤ `MAX_ESTIMATORS`).
     pub fn choice_without_replacement(&mut self, pop: usize, size: usize) -> Vec<usize> {
         assert!(
             size <= pop && pop <= 10_000,
             "choice without replacement: pop {pop}, size {size}"
         );
         let mut picked: Vec<usize> = Vec::with_capacity(size);
+        let mut taken = vec![false; pop];
         for j in pop - size..pop {
             let v = self.bounded(j as u64) as usize;
-            if picked.contains(&v) {
-                picked.push(j);
-            } else {
-                picked.push(v);
-            }
+            let v = if taken[v] { j } else { v };
+            taken[v] = true;
+            picked.push(v);
         }
         for i in (1..size).rev() {
             let j = self.bounded(i as u64) as usize;
