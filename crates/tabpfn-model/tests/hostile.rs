@@ -279,15 +279,11 @@ fn tampered_regressor_fits_and_caches_are_refused() {
     let path = dir.path().join("fit");
     fitted.save(&path).unwrap();
     tamper(&path, |v| v["head"]["y_z"] = serde_json::json!([0.0]));
-    let e = FittedRegressor::load(&path, m.clone())
-        .unwrap_err()
-        .to_string();
+    let e = load_err(FittedRegressor::load(&path, m.clone()));
     assert!(e.contains("y_z"), "{e}");
     fitted.save(&path).unwrap();
     tamper(&path, |v| v["head"]["raw_borders"][3] = (-1e9).into());
-    let e = FittedRegressor::load(&path, m.clone())
-        .unwrap_err()
-        .to_string();
+    let e = load_err(FittedRegressor::load(&path, m.clone()));
     assert!(e.contains("raw_borders"), "{e}");
     // a member cache whose encoder state disagrees with its K/V
     fitted.save(&path).unwrap();
@@ -297,9 +293,7 @@ fn tampered_regressor_fits_and_caches_are_refused() {
         c["x_state"]["n_groups"] = 40.into();
         v["caches"][0] = Value::String(c.to_string());
     });
-    let e = FittedRegressor::load(&path, m.clone())
-        .unwrap_err()
-        .to_string();
+    let e = load_err(FittedRegressor::load(&path, m.clone()));
     assert!(e.contains("x_state"), "{e}");
     // a stand-alone cache file with a foreign header
     let xt: Vec<f32> = (0..60).map(|i| i as f32 * 0.1).collect();
