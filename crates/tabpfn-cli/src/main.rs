@@ -5,11 +5,7 @@
 //! * `convert`: official `.ckpt` → `.safetensors` (tabpfn ≥ 8.0.4 layout);
 //! * `info`: what a model file holds.
 
-mod csv_input;
-mod device;
-mod npz;
-mod output;
-mod predict;
+use tabpfn_cli::{device, npz, predict};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
