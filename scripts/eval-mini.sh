@@ -8,4 +8,4 @@ VENV=${TABPFN_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || { echo "run scripts/regen-fixtures.sh once to create $VENV"; exit 1; }
 cargo build -q --release -p tabpfn-cli
 (cd python && "../$VENV/bin/python" eval_mini.py ../target/release/tabpfn-cli \
-  ../crates/tabpfn-cli/assets/tabpfn-mini-classifier.safetensors 2>/dev/null)
+  ../crates/tabpfn-model/assets/tabpfn-mini-classifier.safetensors 2>/dev/null)

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tabpfn_model::{
-    ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
+    builtin, ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
     PerFeatureTransformer, TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
 
@@ -288,11 +288,6 @@ fn label_string(l: &ClassLabel, text: &HashMap<u64, String>) -> String {
     }
 }
 
-/// The demo classifier shipped inside the binary (docs/demo-model.md): a small v2-architecture
-/// network pre-trained on python/prior.py, not TabPFN v2 quality.
-const DEMO_MODEL: &[u8] = include_bytes!("../assets/tabpfn-mini-classifier.safetensors");
-const DEMO_NAME: &str = "tabpfn-mini-classifier (built in)";
-
 /// `--model`, or the built-in demo classifier when absent.
 fn load_model(
     path: Option<&std::path::Path>,
@@ -307,15 +302,11 @@ fn load_model(
         }
         None => {
             if !quiet {
-                eprintln!(
-                    "tabpfn-cli: no --model given, using the built-in demo model tabpfn-mini (not \
-                     TabPFN v2 quality); for real predictions pass --model with the official \
-                     checkpoint (README: \"Official weights\")"
-                );
+                eprintln!("tabpfn-cli: no --model given, {}", builtin::NOTICE);
             }
-            let ckpt = tabpfn_weights::Checkpoint::from_bytes(DEMO_NAME, DEMO_MODEL)?;
-            let m = PerFeatureTransformer::from_checkpoint(&ckpt, device)?;
-            Ok((m, PathBuf::from(DEMO_NAME)))
+            let m = builtin::model(Task::Classification, device)
+                .ok_or_else(|| anyhow!("this build has no built-in classifier"))??;
+            Ok((m, PathBuf::from(builtin::CLASSIFIER_NAME)))
         }
     }
 }

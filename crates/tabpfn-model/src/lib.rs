@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bar_distribution;
+pub mod builtin;
 pub mod cache;
 pub mod config;
 mod cpu;

@@ -76,15 +76,23 @@ impl View for &Raw {
     }
 }
 
+/// Serialises `tensors` with header `meta` (`name` names the file in errors).
+pub(crate) fn serialize(
+    name: &Path,
+    tensors: &[(String, Raw)],
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
+        .map_err(|e| ModelError::Cache(format!("{}: {e:?}", name.display())))
+}
+
 /// Serialises `tensors` with header `meta` and writes them to `path` atomically.
 pub(crate) fn write(
     path: &Path,
     tensors: &[(String, Raw)],
     meta: HashMap<String, String>,
 ) -> Result<()> {
-    let bytes =
-        safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
-            .map_err(|e| ModelError::Cache(format!("{}: {e:?}", path.display())))?;
+    let bytes = serialize(path, tensors, meta)?;
     Ok(tabpfn_weights::files::write_atomic(path, &bytes)?)
 }
 

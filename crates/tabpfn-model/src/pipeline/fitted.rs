@@ -272,10 +272,21 @@ impl<H: Head> Fitted<H> {
     /// and, with `fit_with_cache`, each member's K/V cache) to one safetensors file,
     /// atomically; `tabpfn-cli --load-fit` and the Python package read it too.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = self.to_bytes_named(path)?;
+        Ok(tabpfn_weights::files::write_atomic(path, &bytes)?)
+    }
+
+    /// The saved-fit file as bytes (what [`save`](Self::save) writes), e.g. for pickling.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.to_bytes_named(Path::new("<bytes>"))
+    }
+
+    fn to_bytes_named(&self, path: &Path) -> Result<Vec<u8>> {
         let e = &self.ensemble;
         let caches: Vec<Option<&TrainCache>> = e.members.iter().map(|m| m.cache.as_ref()).collect();
-        persist::save(
-            path.as_ref(),
+        persist::to_bytes(
+            path,
             H::TASK,
             &e.runner.model,
             &persist::Common {
@@ -295,7 +306,21 @@ impl<H: Head> Fitted<H> {
     /// with (its configuration is checked, and every field of the file against the others).
     pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
         let path = path.as_ref();
-        let loaded = persist::load::<H::Saved>(path, H::TASK, &model)?;
+        let bytes = crate::tensor_file::read(path)?;
+        Self::from_bytes_named(path, &bytes, model)
+    }
+
+    /// Loads a fit from the bytes of a saved-fit file ([`to_bytes`](Self::to_bytes)).
+    pub fn from_bytes(bytes: &[u8], model: Arc<PerFeatureTransformer>) -> Result<Self> {
+        Self::from_bytes_named(Path::new("<bytes>"), bytes, model)
+    }
+
+    fn from_bytes_named(
+        path: &Path,
+        bytes: &[u8],
+        model: Arc<PerFeatureTransformer>,
+    ) -> Result<Self> {
+        let loaded = persist::from_bytes::<H::Saved>(path, bytes, H::TASK, &model)?;
         let common = loaded.common;
         let runner = Runner::new(model.clone(), &common.config, H::AUTO_OUTLIER_STD);
         let encoded = Encoded {
@@ -445,6 +470,26 @@ impl FittedEstimator {
                 Self::Classifier(super::FittedClassifier::load(path, model)?)
             }
             crate::Task::Regression => Self::Regressor(super::FittedRegressor::load(path, model)?),
+        })
+    }
+
+    /// The saved-fit bytes (see [`Fitted::to_bytes`]).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        match self {
+            Self::Classifier(f) => f.to_bytes(),
+            Self::Regressor(f) => f.to_bytes(),
+        }
+    }
+
+    /// Loads saved-fit bytes for the task `model` was trained for.
+    pub fn from_bytes(bytes: &[u8], model: Arc<PerFeatureTransformer>) -> Result<Self> {
+        Ok(match model.task() {
+            crate::Task::Classification => {
+                Self::Classifier(super::FittedClassifier::from_bytes(bytes, model)?)
+            }
+            crate::Task::Regression => {
+                Self::Regressor(super::FittedRegressor::from_bytes(bytes, model)?)
+            }
         })
     }
 }

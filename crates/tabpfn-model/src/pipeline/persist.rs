@@ -80,9 +80,10 @@ fn digest<'a>(
     format!("{:x}", h.finalize())
 }
 
-/// Writes the common and head state, the encoded train columns and the member caches.
+/// Serialises the common and head state, the encoded train columns and the member caches
+/// (`path` names the result in errors).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn save<H: Serialize>(
+pub(crate) fn to_bytes<H: Serialize>(
     path: &Path,
     task: &str,
     model: &PerFeatureTransformer,
@@ -91,7 +92,7 @@ pub(crate) fn save<H: Serialize>(
     columns: &[Vec<f64>],
     rows: usize,
     caches: &[Option<&TrainCache>],
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     let mut flat = vec![0.0; rows * columns.len()];
     for (j, c) in columns.iter().enumerate() {
         for (i, &v) in c.iter().enumerate() {
@@ -126,10 +127,10 @@ pub(crate) fn save<H: Serialize>(
             .map(|(n, r)| (n.as_str(), r.dtype(), r.shape(), r.bytes())),
     );
     let meta = HashMap::from([(KEY.to_string(), text), (HASH_KEY.to_string(), hash)]);
-    tensor_file::write(path, &tensors, meta)
+    tensor_file::serialize(path, &tensors, meta)
 }
 
-/// What [`load`] returns: the states, the encoded train columns and the member caches.
+/// What [`from_bytes`] returns: the states, the encoded train columns and the member caches.
 pub(crate) struct Loaded<H> {
     pub common: Common,
     pub head: H,
@@ -138,14 +139,15 @@ pub(crate) struct Loaded<H> {
     pub caches: Vec<TrainCache>,
 }
 
-/// Reads a file written by [`save`] for `task`, checking its integrity and `model`.
-pub(crate) fn load<H: DeserializeOwned>(
+/// Parses bytes written by [`to_bytes`] for `task` (`path` names them in errors),
+/// checking their integrity and `model`.
+pub(crate) fn from_bytes<H: DeserializeOwned>(
     path: &Path,
+    bytes: &[u8],
     task: &str,
     model: &PerFeatureTransformer,
 ) -> Result<Loaded<H>> {
-    let bytes = tensor_file::read(path)?;
-    let (_, meta) = SafeTensors::read_metadata(&bytes)
+    let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a saved fit ({e:?})")))?;
     let meta = meta.metadata().clone().unwrap_or_default();
     let text = meta.get(KEY).ok_or_else(|| {
@@ -154,7 +156,7 @@ pub(crate) fn load<H: DeserializeOwned>(
             format!("no `{KEY}` header; not a file written by --save-fit"),
         )
     })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(path, format!("{e:?}")))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(path, format!("{e:?}")))?;
     let stored = meta.get(HASH_KEY).ok_or_else(|| {
         bad(
             path,
