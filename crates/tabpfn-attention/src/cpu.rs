@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 use tabpfn_kernels::{
-    attend, attend_packed, matmul, query_block, MatMut, MatRef, PackedKv, Scratch, Threads,
+    attend, attend_packed, matmul, query_block, Blocks, MatMut, MatRef, PackedKv, Scratch, Threads,
 };
 
 use crate::{HostKv, MultiHeadAttention};
@@ -152,6 +152,7 @@ impl CpuAttention {
                             &mut out,
                             self.scale,
                             scratch,
+                            Blocks::AsGiven,
                         );
                     }
                 }
@@ -213,6 +214,7 @@ impl CpuAttention {
                             &mut out,
                             self.scale,
                             scratch,
+                            Blocks::AsGiven,
                         );
                     }
                 }
@@ -321,15 +323,18 @@ impl CpuAttention {
                             &mut out,
                             self.scale,
                             scratch,
+                            Blocks::AsGiven,
                         );
                     }
                 },
             );
         }
         if m > 0 {
-            // [M, H·D] row-major is [M·H, D]: every head of every test row is one query
+            // [M, H·D] row-major is [M·H, D]: every head of every test row is one query.
+            // Tasks of whole blocks, a partial one padded: each test row's arithmetic is
+            // then the same in any batch (row independence, `Blocks::Padded`)
             let stacked = m * self.heads;
-            let per = rows_per_task(stacked, n_keys);
+            let per = query_block(n_keys);
             let kv = SharedKv::new(k0, v0, stacked);
             o_test.par_chunks_mut(per * d).enumerate().for_each_init(
                 Scratch::default,
@@ -341,6 +346,7 @@ impl CpuAttention {
                         &mut MatMut::new(o_blk, len, d, d),
                         self.scale,
                         scratch,
+                        Blocks::Padded,
                     );
                 },
             );
@@ -426,10 +432,17 @@ impl<'a> SharedKv<'a> {
         }
     }
 
-    fn attend(&self, q: MatRef<'_>, out: &mut MatMut<'_>, scale: f32, scratch: &mut Scratch) {
+    fn attend(
+        &self,
+        q: MatRef<'_>,
+        out: &mut MatMut<'_>,
+        scale: f32,
+        scratch: &mut Scratch,
+        blocks: Blocks,
+    ) {
         match self {
-            Self::Packed(kv) => attend_packed(q, kv, out, scale, scratch),
-            Self::InPlace(k, v) => attend(q, *k, *v, out, scale, scratch),
+            Self::Packed(kv) => attend_packed(q, kv, out, scale, scratch, blocks),
+            Self::InPlace(k, v) => attend(q, *k, *v, out, scale, scratch, blocks),
         }
     }
 }

@@ -169,6 +169,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
     let opts = ForwardOptions {
         remove_outliers_std,
         query_chunk: None,
+        ..Default::default()
     };
     let run = || -> Result<tabpfn_model::Logits> {
         Ok(match mode {

@@ -89,6 +89,23 @@ impl Running {
 pub struct Scratch {
     scores: Vec<f32>,
     running: Running,
+    /// A partial block of queries and its output, padded to a full block.
+    q_pad: Vec<f32>,
+    o_pad: Vec<f32>,
+}
+
+/// How a partial block of queries (the last, when the queries do not fill whole blocks)
+/// is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocks {
+    /// As it is: fastest.
+    AsGiven,
+    /// Zero-padded to a full block, so that every query goes through products of the same
+    /// shape. Why: `gemm` picks its micro-kernels and its blocking of the contraction from
+    /// the number of rows, so a query's sums depend on how many other queries share its
+    /// block. With full blocks only, each query's result is the same bits whichever other
+    /// queries it is computed with (row independence of the test rows).
+    Padded,
 }
 
 /// A block of scores is bounded to 512 KB (one L2 of this Zen 3): measured best among 2^15–2^18.
@@ -170,9 +187,10 @@ impl PackedKv {
 }
 
 /// Softmax attention of one head: `out = softmax(scale · q·kᵀ) · v` with
-/// `q [S, D]`, `k [N, D]`, `v [N, Dv]`, `out [S, Dv]` (any strides), queries in blocks.
-/// Single-threaded: callers parallelise over heads, groups or query blocks. When many
-/// blocks share one K/V (N in the thousands), [`attend_packed`] is faster.
+/// `q [S, D]`, `k [N, D]`, `v [N, Dv]`, `out [S, Dv]` (any strides), queries in blocks of
+/// [`query_block`]`(N)` (a partial last block as `blocks` says). Single-threaded: callers
+/// parallelise over heads, groups or query blocks. When many blocks share one K/V (N in
+/// the thousands), [`attend_packed`] is faster.
 pub fn attend(
     q: MatRef<'_>,
     k: MatRef<'_>,
@@ -180,8 +198,9 @@ pub fn attend(
     out: &mut MatMut<'_>,
     scale: f32,
     scratch: &mut Scratch,
+    blocks: Blocks,
 ) {
-    attend_blocks(q, k, k.rows, v, out, scale, scratch);
+    attend_blocks(q, k, k.rows, v, out, scale, scratch, blocks);
 }
 
 /// [`attend`] on keys and values laid out by [`PackedKv::new`]: `q [S, D]`, `out [S, Dv]`.
@@ -191,10 +210,11 @@ pub fn attend_packed(
     out: &mut MatMut<'_>,
     scale: f32,
     scratch: &mut Scratch,
+    blocks: Blocks,
 ) {
     let k = MatRef::strided(&kv.kt, kv.ld, kv.d, 1, kv.ld);
     let v = MatRef::new(&kv.v, kv.n, kv.dv, kv.dv);
-    attend_blocks(q, k, kv.n, v, out, scale, scratch);
+    attend_blocks(q, k, kv.n, v, out, scale, scratch, blocks);
 }
 
 /// The block loop of [`attend`]: `k` may hold zero rows beyond the first `n` (padding for
@@ -205,6 +225,7 @@ pub fn attend_packed(
 /// a query block no longer shrinks as the keys grow: at 10 000 keys a 512 KB score block
 /// would hold 12 queries, each re-reading all K/V from L3. Up to that, one chunk holds all
 /// keys and this is the plain two-pass softmax.
+#[allow(clippy::too_many_arguments)]
 fn attend_blocks(
     q: MatRef<'_>,
     k: MatRef<'_>,
@@ -213,6 +234,7 @@ fn attend_blocks(
     out: &mut MatMut<'_>,
     scale: f32,
     scratch: &mut Scratch,
+    blocks: Blocks,
 ) {
     let (s, ld) = (q.rows, k.rows);
     assert!(
@@ -228,47 +250,107 @@ fn attend_blocks(
         out.cols
     );
     let (block, chunk) = (query_block(n), key_chunk(n));
-    // a chunk's scores span its keys rounded up to the padding, at most `ld`
-    scratch
-        .scores
-        .resize(block.min(s) * chunk.next_multiple_of(8).min(ld), 0.0);
+    let pad = blocks == Blocks::Padded;
+    let (d, dv) = (q.cols, v.cols);
     let mut start = 0;
     while start < s {
         let len = block.min(s - start);
-        let run = &mut scratch.running;
-        run.reset(len);
-        let mut o_rows = out.rows_from(start, len);
-        let mut c0 = 0;
-        while c0 < n {
-            let c1 = (c0 + chunk).min(n);
-            // the zero rows padding K up to a multiple of 8 keep gemm from re-packing it
-            let kp = c1.next_multiple_of(8).min(ld) - c0;
-            let scores = &mut scratch.scores[..len * kp];
-            matmul(
-                &mut MatMut::new(scores, len, kp, kp),
-                q.sub(start..start + len, 0..q.cols),
-                k.sub(c0..c0 + kp, 0..k.cols).t(),
-                false,
-                Threads::One,
-            );
-            softmax_chunk(scores, len, c1 - c0, kp, scale, run);
-            if c0 > 0 {
-                let factors = &run.factors;
-                o_rows.scale_rows(|i| factors[i]);
+        if pad && len < block {
+            // a partial block: run it as a full one on zero-padded copies
+            let Scratch { q_pad, o_pad, .. } = scratch;
+            q_pad.clear();
+            q_pad.resize(block * d, 0.0);
+            for i in 0..len {
+                for c in 0..d {
+                    q_pad[i * d + c] = q.data[(start + i) * q.rs + c * q.cs];
+                }
             }
-            matmul(
-                &mut o_rows,
-                MatRef::new(scores, len, c1 - c0, kp),
-                v.sub(c0..c1, 0..v.cols),
-                c0 > 0,
-                Threads::One,
+            let mut qp = std::mem::take(q_pad);
+            let mut op = std::mem::take(o_pad);
+            op.clear();
+            op.resize(block * dv, 0.0);
+            attend_block(
+                MatRef::new(&qp, block, d, d),
+                k,
+                n,
+                v,
+                &mut MatMut::new(&mut op, block, dv, dv),
+                scale,
+                scratch,
+                (block, chunk),
             );
-            c0 = c1;
+            let mut o_rows = out.rows_from(start, len);
+            for i in 0..len {
+                o_rows.row_mut(i).copy_from_slice(&op[i * dv..(i + 1) * dv]);
+            }
+            qp.clear();
+            (scratch.q_pad, scratch.o_pad) = (qp, op);
+        } else {
+            let mut o_rows = out.rows_from(start, len);
+            attend_block(
+                q.sub(start..start + len, 0..d),
+                k,
+                n,
+                v,
+                &mut o_rows,
+                scale,
+                scratch,
+                (block, chunk),
+            );
         }
-        let sums = &run.sums;
-        o_rows.scale_rows(|i| 1.0 / sums[i]);
         start += len;
     }
+}
+
+/// One block of at most `block` queries (`q [len, D]`, `out [len, Dv]`) against all keys,
+/// in key chunks of `chunk` with the online softmax.
+#[allow(clippy::too_many_arguments)]
+fn attend_block(
+    q: MatRef<'_>,
+    k: MatRef<'_>,
+    n: usize,
+    v: MatRef<'_>,
+    o_rows: &mut MatMut<'_>,
+    scale: f32,
+    scratch: &mut Scratch,
+    (block, chunk): (usize, usize),
+) {
+    let (len, ld) = (q.rows, k.rows);
+    // a chunk's scores span its keys rounded up to the padding, at most `ld`
+    scratch
+        .scores
+        .resize(block * chunk.next_multiple_of(8).min(ld), 0.0);
+    let run = &mut scratch.running;
+    run.reset(len);
+    let mut c0 = 0;
+    while c0 < n {
+        let c1 = (c0 + chunk).min(n);
+        // the zero rows padding K up to a multiple of 8 keep gemm from re-packing it
+        let kp = c1.next_multiple_of(8).min(ld) - c0;
+        let scores = &mut scratch.scores[..len * kp];
+        matmul(
+            &mut MatMut::new(scores, len, kp, kp),
+            q,
+            k.sub(c0..c0 + kp, 0..k.cols).t(),
+            false,
+            Threads::One,
+        );
+        softmax_chunk(scores, len, c1 - c0, kp, scale, run);
+        if c0 > 0 {
+            let factors = &run.factors;
+            o_rows.scale_rows(|i| factors[i]);
+        }
+        matmul(
+            o_rows,
+            MatRef::new(scores, len, c1 - c0, kp),
+            v.sub(c0..c1, 0..v.cols),
+            c0 > 0,
+            Threads::One,
+        );
+        c0 = c1;
+    }
+    let sums = &run.sums;
+    o_rows.scale_rows(|i| 1.0 / sums[i]);
 }
 
 #[cfg(test)]
@@ -337,6 +419,7 @@ mod tests {
             &mut MatMut::new(&mut out, s, d, d),
             0.35,
             &mut scratch,
+            Blocks::AsGiven,
         );
         // the packed layout, from K/V interleaved in one buffer as a fused product leaves them
         let kv: Vec<f32> = (0..n)
@@ -353,6 +436,7 @@ mod tests {
             &mut MatMut::new(&mut out_packed, s, d, d),
             0.35,
             &mut scratch,
+            Blocks::Padded,
         );
         for (name, got) in [("attend", &out), ("attend_packed", &out_packed)] {
             // the project's float32 tolerance: outputs are averages of values in [-1.6, 1.7],

@@ -26,7 +26,7 @@ pub mod exp;
 pub mod mat;
 pub mod simd;
 
-pub use attention::{attend, attend_packed, query_block, PackedKv, Scratch};
+pub use attention::{attend, attend_packed, query_block, Blocks, PackedKv, Scratch};
 pub use elementwise::{add_layer_norm, gelu_in_place};
 pub use exp::{exp_f32, pow2_f32};
 pub use mat::{matmul, MatMut, MatRef, Threads};

@@ -212,6 +212,33 @@ pub fn matmul(
         }
         return;
     }
+    if m == 1 {
+        // `gemm` computes a single row with its matrix-vector kernel, whose sums run in
+        // another order than the row's sums in any taller product: compute it as a
+        // two-row product instead, so that a row's result never depends on whether it was
+        // alone (row independence of the test rows)
+        let mut a2 = vec![0.0f32; 2 * k];
+        for j in 0..k {
+            a2[j] = a.data[j * a.cs];
+        }
+        let mut d2 = vec![0.0f32; 2 * n];
+        if accumulate {
+            for j in 0..n {
+                d2[j] = dst.data[j * dst.cs];
+            }
+        }
+        matmul(
+            &mut MatMut::new(&mut d2, 2, n, n),
+            MatRef::new(&a2, 2, k, k),
+            b,
+            accumulate,
+            threads,
+        );
+        for j in 0..n {
+            dst.data[j * dst.cs] = d2[j];
+        }
+        return;
+    }
     let parallelism = match threads {
         Threads::One => gemm::Parallelism::None,
         Threads::Pool => match rayon::current_num_threads() {

@@ -73,6 +73,7 @@ fn bench(c: &mut Criterion) {
                         &mut MatMut::new(&mut o, 1000, 32, 32),
                         0.17,
                         &mut scratch,
+                        tabpfn_kernels::Blocks::AsGiven,
                     )
                 })
             });
@@ -137,6 +138,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let opts = XEncoderOptions {
                 remove_outliers_std: Some(12.0),
+                train_only_statistics: false,
             };
             fit_transform(&x, 2000, 100, 1000, 2, opts)
         })

@@ -22,7 +22,9 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayD, Axis};
 use ndarray_npy::{NpzReader, NpzWriter};
-use tabpfn_kernels::{attend, attend_packed, matmul, MatMut, MatRef, PackedKv, Scratch, Threads};
+use tabpfn_kernels::{
+    attend, attend_packed, matmul, Blocks, MatMut, MatRef, PackedKv, Scratch, Threads,
+};
 use tabpfn_model::{Column, DataFrame, EstimatorConfig, TabPFNClassifier, Target};
 use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table, TorchRng};
 
@@ -161,6 +163,7 @@ fn attend_head(s: usize, n: usize) -> Res<()> {
             &mut MatMut::new(&mut out, s, d, d),
             0.17,
             &mut scratch,
+            Blocks::AsGiven,
         );
         Ok(())
     })?;
@@ -172,6 +175,7 @@ fn attend_head(s: usize, n: usize) -> Res<()> {
             &mut MatMut::new(&mut out, s, d, d),
             0.17,
             &mut scratch,
+            Blocks::AsGiven,
         );
         Ok(())
     })?;

@@ -172,25 +172,29 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
         Task::Classification => None,
     };
 
-    // the CPU kernels read host copies of the layer weights (a few MB)
+    let x_proj = linear(&format!("encoder.{enc_idx}.layer"), cfg.encoder_use_bias);
+    let y_proj = linear(&format!("y_encoder.{y_idx}.layer"), true);
+    let decoder = Decoder {
+        hidden: linear("decoder_dict.standard.0", true),
+        output: linear("decoder_dict.standard.2", true),
+    };
+    // the CPU kernels read host copies of the weights (a few MB)
     let host = if crate::device::is_cpu(device) {
-        crate::cpu::HostStack::new(&layers, cfg.emsize)?.map(std::sync::Arc::new)
+        crate::cpu::HostStack::new(&layers, cfg.emsize, &x_proj, &y_proj, &decoder)?
+            .map(std::sync::Arc::new)
     } else {
         None
     };
 
     Ok(PerFeatureTransformer {
-        x_proj: linear(&format!("encoder.{enc_idx}.layer"), cfg.encoder_use_bias),
-        y_proj: linear(&format!("y_encoder.{y_idx}.layer"), true),
+        x_proj,
+        y_proj,
         pos_proj: cfg
             .feature_positional_embedding
             .is_some()
             .then(|| linear("feature_positional_embedding_embeddings", true)),
         layers,
-        decoder: Decoder {
-            hidden: linear("decoder_dict.standard.0", true),
-            output: linear("decoder_dict.standard.2", true),
-        },
+        decoder,
         borders,
         device: device.clone(),
         host,

@@ -14,10 +14,19 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// From torch's `[out, in]` weight and optional `[out]` bias.
+    /// From torch's `[out, in]` weight and optional `[out]` bias. The weight is transposed
+    /// on the host, so the device holds a contiguous `[in, out]` matrix (a transposed view
+    /// makes Burn's CPU matmul pick its algorithm from the row count).
     pub fn from_torch(weight: &Tensor32, bias: Option<&Tensor32>, device: &Device) -> Self {
+        let (out, inp) = (weight.shape[0], weight.shape[1]);
+        let mut t = vec![0.0f32; inp * out];
+        for o in 0..out {
+            for i in 0..inp {
+                t[i * out + o] = weight.data[o * inp + i];
+            }
+        }
         Self {
-            weight: tensor2(weight, device).transpose(),
+            weight: Tensor::from_data(TensorData::new(t, [inp, out]), device),
             bias: bias.map(|b| tensor1(b, device)),
         }
     }
@@ -54,13 +63,6 @@ pub fn gelu_erf<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 
 pub fn tensor1(t: &Tensor32, device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(t.data.clone(), [t.data.len()]), device)
-}
-
-pub fn tensor2(t: &Tensor32, device: &Device) -> Tensor<2> {
-    Tensor::from_data(
-        TensorData::new(t.data.clone(), [t.shape[0], t.shape[1]]),
-        device,
-    )
 }
 
 pub fn tensor3(t: &Tensor32, device: &Device) -> Tensor<3> {

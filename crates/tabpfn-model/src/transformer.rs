@@ -10,7 +10,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use tabpfn_attention::read_back;
 
 use crate::cache::TrainCache;
 use crate::config::{ModelConfig, Task};
@@ -19,7 +18,7 @@ use crate::decoder::Decoder;
 use crate::error::{input_err, ModelError, Result};
 use crate::layer::PerFeatureEncoderLayer;
 use crate::nn::Linear;
-use crate::stack::{self, BurnStack, CpuStack};
+use crate::stack::{self, BurnStack, CpuStack, Inputs};
 use crate::torch_rng::TorchRng;
 use crate::x_encoder::{self, EncodedX, XEncoderOptions};
 use crate::y_encoder;
@@ -35,6 +34,11 @@ pub struct ForwardOptions {
     /// score tensor within `tabpfn_attention::SCORE_BUDGET_BYTES` (1 GiB); the CPU kernels
     /// block their queries by cache size anyway and ignore this.
     pub query_chunk: Option<usize>,
+    /// Constant-column masks and used-feature counts from the train rows only, so that each
+    /// test row's logits depend on that row and the train rows alone — the same encoding a
+    /// train-set cache uses ([`Self::fit_cache`] always does this). Off: the reference's
+    /// `model(x, y)`, where the test rows of the call take part.
+    pub train_only_statistics: bool,
 }
 
 /// Which implementation runs the layer stack.
@@ -205,27 +209,21 @@ impl PerFeatureTransformer {
         }
     }
 
-    /// Projects the encoder inputs and assembles the state `[R, G+1, E]`.
-    fn embed(&self, x: &EncodedX, y: Vec<f32>, pos: Tensor<2>) -> Result<Tensor<3>> {
-        if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
-            let col = (i / x.width) % x.n_groups * self.config.features_per_group;
-            return Err(input_err(
-                "x",
-                format!(
-                    "values around feature column {col} overflow float32 after normalisation; \
-                     rescale the data"
-                ),
-            ));
+    /// Refuses encoded inputs that overflowed float32 in normalisation.
+    fn check_encoded(&self, x: &EncodedX) -> Result<()> {
+        match x.data.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(i) => {
+                let col = (i / x.width) % x.n_groups * self.config.features_per_group;
+                Err(input_err(
+                    "x",
+                    format!(
+                        "values around feature column {col} overflow float32 after \
+                         normalisation; rescale the data"
+                    ),
+                ))
+            }
         }
-        let (r, g) = (x.rows, x.n_groups);
-        let xe = Tensor::<3>::from_data(
-            TensorData::new(x.data.clone(), [r, g, x.width]),
-            &self.device,
-        );
-        let xe = self.x_proj.forward(xe) + pos.unsqueeze_dim::<3>(0);
-        let ye = Tensor::<2>::from_data(TensorData::new(y, [r, 2]), &self.device);
-        let ye = self.y_proj.forward(ye).unsqueeze_dim::<3>(1);
-        Ok(Tensor::cat(vec![xe, ye], 1))
     }
 
     fn check_state(&self, state: &x_encoder::XEncoderState) -> Result<()> {
@@ -267,37 +265,30 @@ impl PerFeatureTransformer {
         }
     }
 
-    /// Runs every layer on `state` and decodes the target token of the test rows, on the
-    /// stack [`Kernels`] selects for this device; the last layer computes only what the
-    /// decoder reads.
+    /// Runs the network after the encoders on the stack [`Kernels`] selects for this
+    /// device and returns the test rows' logits.
     fn run_layers(
         &self,
-        state: Tensor<3>,
+        inputs: Inputs<'_>,
         n_train: usize,
         cache: Option<&TrainCache>,
         query_chunk: Option<usize>,
     ) -> Result<Logits> {
+        self.check_encoded(inputs.x)?;
+        let m = inputs.x.rows - n_train;
         let kv = cache.map(|c| c.kv.as_slice());
-        let target = match self.host_stack() {
-            Some(host) => {
-                let stack = CpuStack {
-                    host,
-                    device: &self.device,
-                };
-                stack::run(&stack, state, n_train, kv)?
-            }
+        let data = match self.host_stack() {
+            Some(host) => stack::run(&CpuStack { host }, inputs, n_train, kv)?,
             None => {
                 let stack = BurnStack {
-                    layers: &self.layers,
+                    model: self,
                     query_chunk,
                 };
-                stack::run(&stack, state, n_train, kv)?
+                stack::run(&stack, inputs, n_train, kv)?
             }
         };
-        let [m, _] = target.dims();
-        let data = read_back(self.decoder.forward(target), "the logits")?;
+        let n_out = self.config.n_out();
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-            let n_out = self.config.n_out();
             return Err(ModelError::NonFinite(format!(
                 "the network's logits (decoder output) hold {} at test row {}, output {}; the \
                  model's weights or the inputs overflow float32",
@@ -308,7 +299,7 @@ impl PerFeatureTransformer {
         }
         Ok(Logits {
             rows: m,
-            n_out: self.config.n_out(),
+            n_out,
             data,
         })
     }
@@ -320,6 +311,7 @@ impl PerFeatureTransformer {
         let n = y.len();
         let enc_opts = XEncoderOptions {
             remove_outliers_std: options.remove_outliers_std,
+            train_only_statistics: options.train_only_statistics,
         };
         let (ex, x_state) = x_encoder::fit_transform(
             x.x,
@@ -335,8 +327,12 @@ impl PerFeatureTransformer {
             return Ok(self.no_rows());
         }
         let pos = self.positional(ex.n_groups);
-        let state = self.embed(&ex, ey, pos)?;
-        self.run_layers(state, n, None, options.query_chunk)
+        let inputs = Inputs {
+            x: &ex,
+            y: &ey,
+            pos: &pos,
+        };
+        self.run_layers(inputs, n, None, options.query_chunk)
     }
 
     /// "Fit once": runs the train rows alone and keeps what test rows need later — the
@@ -363,6 +359,7 @@ impl PerFeatureTransformer {
         let n = y.len();
         let enc_opts = XEncoderOptions {
             remove_outliers_std: options.remove_outliers_std,
+            train_only_statistics: true,
         };
         let (ex, x_state) = x_encoder::fit_transform(
             x_train.x,
@@ -375,21 +372,20 @@ impl PerFeatureTransformer {
         self.check_state(&x_state)?;
         let (ey, y_state) = y_encoder::fit_transform(y, n, self.task() == Task::Classification);
         let pos = self.positional(ex.n_groups);
-        let state = self.embed(&ex, ey, pos.clone())?;
+        self.check_encoded(&ex)?;
+        let inputs = Inputs {
+            x: &ex,
+            y: &ey,
+            pos: &pos,
+        };
         let kv = match self.host_stack() {
-            Some(host) => {
-                let stack = CpuStack {
-                    host,
-                    device: &self.device,
-                };
-                stack::build_cache(&stack, state)?
-            }
+            Some(host) => stack::build_cache(&CpuStack { host }, inputs)?,
             None => {
                 let stack = BurnStack {
-                    layers: &self.layers,
+                    model: self,
                     query_chunk: options.query_chunk,
                 };
-                stack::build_cache(&stack, state)?
+                stack::build_cache(&stack, inputs)?
             }
         };
         Ok(TrainCache {
@@ -417,8 +413,12 @@ impl PerFeatureTransformer {
         }
         let ex = x_encoder::transform(x_test.x, m, x_test.cols, &cache.x_state);
         let ey = y_encoder::transform(m, &cache.y_state);
-        let state = self.embed(&ex, ey, cache.embeddings.clone())?;
-        self.run_layers(state, 0, Some(cache), query_chunk)
+        let inputs = Inputs {
+            x: &ex,
+            y: &ey,
+            pos: &cache.embeddings,
+        };
+        self.run_layers(inputs, 0, Some(cache), query_chunk)
     }
 
     pub(crate) fn n_layers(&self) -> usize {

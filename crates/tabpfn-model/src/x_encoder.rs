@@ -161,6 +161,10 @@ fn soft_clip(v: f32, lower: f32, upper: f32) -> f32 {
 pub struct XEncoderOptions {
     /// Soft outlier clipping at this many standard deviations (classifier estimator: 12).
     pub remove_outliers_std: Option<f32>,
+    /// Decide which columns are constant (and count the used features per group) on the
+    /// train rows only, as a train-set cache does, instead of on train and test rows (the
+    /// reference's `model(x, y)`): then a test row's encoding depends on that row alone.
+    pub train_only_statistics: bool,
 }
 
 /// Groups the columns of `x` (`[rows, cols]` row-major) into `F`-wide slots, column-major:
@@ -199,8 +203,14 @@ pub fn fit_transform(
         norm_std: vec![1.0; g * f],
         used: vec![1; g],
     };
+    // the rows that decide constancy: all of them (the reference), or the train rows
+    let stat_rows = if options.train_only_statistics {
+        n_train
+    } else {
+        rows
+    };
     for (i, col) in raw.iter().enumerate() {
-        state.keep[i] = non_constant(col);
+        state.keep[i] = non_constant(&col[..stat_rows]);
     }
     let compacted = compact(&raw, &state.keep, g, f, rows);
     let mut main = Vec::with_capacity(g * f);
@@ -255,7 +265,7 @@ pub fn fit_transform(
     }
     for gi in 0..g {
         let used = (0..f)
-            .filter(|&fi| non_constant(&main[gi * f + fi]))
+            .filter(|&fi| non_constant(&main[gi * f + fi][..stat_rows]))
             .count();
         state.used[gi] = used.max(1);
     }

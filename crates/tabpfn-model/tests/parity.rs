@@ -69,6 +69,7 @@ fn run_case_with(label: &str, case: &str, kernels: Kernels) {
     let opts = ForwardOptions {
         remove_outliers_std: meta["outlier_std"].as_f64().map(|v| v as f32),
         query_chunk: None,
+        ..Default::default()
     };
 
     let logits = m

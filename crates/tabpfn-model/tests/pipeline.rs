@@ -417,6 +417,7 @@ fn network_on_reference_members(name: &str) {
     let opts = ForwardOptions {
         remove_outliers_std: if is_clf { Some(12.0) } else { None },
         query_chunk: None,
+        ..Default::default()
     };
     let n = meta["members"].as_array().unwrap().len();
     let mut logits = Vec::new();

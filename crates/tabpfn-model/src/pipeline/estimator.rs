@@ -82,6 +82,13 @@ pub struct EstimatorConfig {
     pub batch_size: Option<usize>,
     /// Attention query chunk inside the network (memory bound, same result).
     pub query_chunk: Option<usize>,
+    /// Every test row's prediction depends on that row and the fit alone, bit for bit,
+    /// whatever other rows are predicted with it (batches, partitions): the network's
+    /// constant-column masks and used-feature counts come from the train rows only, as in
+    /// `fit_with_cache`. Off (the reference's `fit_preprocessors` / `low_memory`), the test
+    /// rows of a call take part in them (docs/large-data.md measures the difference).
+    #[serde(default)]
+    pub row_independent: bool,
 }
 
 impl Default for EstimatorConfig {
@@ -100,6 +107,7 @@ impl Default for EstimatorConfig {
             fingerprint_feature: true,
             batch_size: None,
             query_chunk: None,
+            row_independent: false,
         }
     }
 }
@@ -246,6 +254,7 @@ impl Runner {
             options: ForwardOptions {
                 remove_outliers_std,
                 query_chunk: cfg.query_chunk,
+                train_only_statistics: cfg.row_independent,
             },
         }
     }
