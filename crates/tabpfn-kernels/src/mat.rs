@@ -218,13 +218,13 @@ pub fn matmul(
         // two-row product instead, so that a row's result never depends on whether it was
         // alone (row independence of the test rows)
         let mut a2 = vec![0.0f32; 2 * k];
-        for j in 0..k {
-            a2[j] = a.data[j * a.cs];
+        for (j, x) in a2[..k].iter_mut().enumerate() {
+            *x = a.data[j * a.cs];
         }
         let mut d2 = vec![0.0f32; 2 * n];
         if accumulate {
-            for j in 0..n {
-                d2[j] = dst.data[j * dst.cs];
+            for (j, x) in d2[..n].iter_mut().enumerate() {
+                *x = dst.data[j * dst.cs];
             }
         }
         matmul(
@@ -234,8 +234,8 @@ pub fn matmul(
             accumulate,
             threads,
         );
-        for j in 0..n {
-            dst.data[j * dst.cs] = d2[j];
+        for (j, x) in d2[..n].iter().enumerate() {
+            dst.data[j * dst.cs] = *x;
         }
         return;
     }
