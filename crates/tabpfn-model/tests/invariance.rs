@@ -47,7 +47,7 @@ fn tables() -> (DataFrame, DataFrame, Vec<f64>) {
                 "n",
                 (0..rows)
                     .map(|i| {
-                        if (i + off) % 5 == 0 {
+                        if (i + off).is_multiple_of(5) {
                             f64::NAN
                         } else {
                             wave(i + off, 0.11)
