@@ -4,6 +4,8 @@
 
 pub mod csv_input;
 pub mod device;
+pub mod input;
 pub mod npz;
 pub mod output;
+pub mod parquet_io;
 pub mod predict;

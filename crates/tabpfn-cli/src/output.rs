@@ -14,6 +14,69 @@ pub enum Format {
     Csv,
     Json,
     Jsonl,
+    /// Parquet (needs --output; text columns as strings, numbers as doubles)
+    Parquet,
+}
+
+impl Format {
+    /// `--format` when given, else the output file's extension (`.parquet`, `.json`,
+    /// `.jsonl`), else CSV.
+    pub fn resolve(given: Option<Format>, output: Option<&Path>) -> Format {
+        if let Some(f) = given {
+            return f;
+        }
+        match output.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq") => {
+                Format::Parquet
+            }
+            Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+            Some(e) if e.eq_ignore_ascii_case("jsonl") => Format::Jsonl,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// A streaming writer of prediction rows in any [`Format`].
+pub enum Sink {
+    Text(TextSink),
+    Parquet(Box<crate::parquet_io::ParquetSink>),
+}
+
+impl Sink {
+    /// Writes `format` to `path` atomically, or to stdout when `None` (not Parquet);
+    /// `text[j]` says whether column j holds text (Parquet's column types).
+    pub fn create(
+        format: Format,
+        path: Option<&Path>,
+        header: Vec<String>,
+        text: Vec<bool>,
+    ) -> Result<Self> {
+        match (format, path) {
+            (Format::Parquet, None) => {
+                anyhow::bail!("Parquet output needs --output (it cannot stream to stdout)")
+            }
+            (Format::Parquet, Some(p)) => Ok(Sink::Parquet(Box::new(
+                crate::parquet_io::ParquetSink::create(p, header, text)?,
+            ))),
+            (f, p) => Ok(Sink::Text(TextSink::create(f, p, header)?)),
+        }
+    }
+
+    /// Appends rows.
+    pub fn write_rows(&mut self, rows: &[Vec<Cell>]) -> Result<()> {
+        match self {
+            Sink::Text(s) => s.write_rows(rows),
+            Sink::Parquet(s) => s.write_rows(rows),
+        }
+    }
+
+    /// Completes the output and commits the file.
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Sink::Text(s) => s.finish(),
+            Sink::Parquet(s) => s.finish(),
+        }
+    }
 }
 
 /// One output cell: text (labels, ids) or a number.
@@ -44,10 +107,10 @@ impl Cell {
     }
 }
 
-/// A streaming writer of prediction rows: header once, rows chunk by chunk, then
-/// `finish`, which renames the temp file into place. Dropped unfinished (an error), it
-/// removes the temp file, so a failed run leaves nothing behind.
-pub struct Sink {
+/// A streaming writer of CSV / JSON / JSON Lines rows: header once, rows chunk by chunk,
+/// then `finish`, which renames the temp file into place. Dropped unfinished (an error),
+/// it removes the temp file, so a failed run leaves nothing behind.
+pub struct TextSink {
     format: Format,
     out: Out,
     header: Vec<String>,
@@ -76,7 +139,7 @@ impl Write for Out {
     }
 }
 
-impl Sink {
+impl TextSink {
     /// Writes to `path` (via a temp file next to it), or to stdout when `None`.
     pub fn create(format: Format, path: Option<&Path>, header: Vec<String>) -> Result<Self> {
         let out = match path {
@@ -109,7 +172,7 @@ impl Sink {
                 self.out.write_all(&bytes)?;
             }
             Format::Json => self.out.write_all(b"[")?,
-            Format::Jsonl => {}
+            Format::Jsonl | Format::Parquet => {}
         }
         Ok(())
     }
@@ -126,7 +189,7 @@ impl Sink {
                 let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
                 self.out.write_all(&bytes)?;
             }
-            Format::Json | Format::Jsonl => {
+            Format::Json | Format::Jsonl | Format::Parquet => {
                 for r in rows {
                     let m: Map<String, Value> = self
                         .header

@@ -14,7 +14,8 @@ use tabpfn_model::{
     PerFeatureTransformer, TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
 
-use crate::csv_input::{parse_number, CsvStream, CsvTable};
+use crate::csv_input::parse_number;
+use crate::input::{Chunk, Stream, TableFormat};
 use crate::output::{self, Cell, Format};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -57,9 +58,10 @@ pub struct PredictArgs {
     /// Where to write predictions (atomically); stdout when absent.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: Format,
+    /// Output format (default: from the --output extension, .parquet / .json / .jsonl,
+    /// else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Task; must agree with the model (a classifier checkpoint only classifies).
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
@@ -163,28 +165,28 @@ struct Training {
     label_text: HashMap<u64, String>,
 }
 
-fn read_training(a: &PredictArgs, table: &CsvTable, task: Task) -> Result<Training> {
+fn read_training(a: &PredictArgs, table: &Chunk, task: Task) -> Result<Training> {
     let target = a
         .target
         .as_deref()
         .expect("clap requires --target without --load-fit");
-    let path = table.path.display();
+    let path = table.path().display();
     let t = table.column_index(target).ok_or_else(|| {
         anyhow!(
             "{path}: no target column `{target}`; the header has: {}",
-            table.headers.join(", ")
+            table.headers().join(", ")
         )
     })?;
     let mut cols = Vec::new();
     let dropped: HashSet<&str> = a.drop.iter().map(String::as_str).collect();
-    for (j, name) in table.headers.iter().enumerate() {
+    for (j, name) in table.headers().iter().enumerate() {
         if j == t
             || dropped.contains(name.as_str())
             || a.id_column.as_deref() == Some(name.as_str())
         {
             continue;
         }
-        if table.cells(j).all(|(_, c)| c.is_none()) {
+        if table.cells(j).iter().all(|(_, c)| c.is_none()) {
             bail!("{path}: column `{name}` has no values (every cell is missing); remove it or pass --drop {name}");
         }
         cols.push(table.typed_column(j, table.is_numeric(j))?);
@@ -194,7 +196,8 @@ fn read_training(a: &PredictArgs, table: &CsvTable, task: Task) -> Result<Traini
     }
     let x = DataFrame::new(cols)?;
     let mut label_text = HashMap::new();
-    let cells: Vec<(u64, Option<&str>)> = table.cells(t).collect();
+    let owned = table.cells(t);
+    let cells: Vec<(u64, Option<&str>)> = owned.iter().map(|(l, c)| (*l, c.as_deref())).collect();
     if let Some((line, _)) = cells.iter().find(|(_, c)| c.is_none()) {
         bail!("{path}:{line}: the target `{target}` is missing; every training row needs one");
     }
@@ -262,8 +265,8 @@ fn check_test_header(
 }
 
 /// The test rows of one chunk with the fitted feature columns, matched by name.
-fn read_test(table: &CsvTable, fitted: &FittedEstimator) -> Result<DataFrame> {
-    let path = table.path.display();
+fn read_test(table: &Chunk, fitted: &FittedEstimator) -> Result<DataFrame> {
+    let path = table.path().display();
     let names = fitted.ensemble().feature_names();
     let cols = names
         .iter()
@@ -343,6 +346,9 @@ fn check_outputs(a: &PredictArgs) -> Result<()> {
             bail!("--output and --save-fit name the same file {}", o.display());
         }
     }
+    if Format::resolve(a.format, a.output.as_deref()) == Format::Parquet && a.output.is_none() {
+        bail!("--format parquet needs --output (Parquet cannot stream to stdout)");
+    }
     if let Some(q) = a.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
         bail!("--quantiles: {q} is outside [0, 1]");
     }
@@ -396,7 +402,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
             .train
             .as_ref()
             .expect("clap requires --train without --load-fit");
-        let train = CsvTable::read(train_path, delimiter)?;
+        let train = Stream::read_all(train_path, TableFormat::of(train_path), delimiter)?;
         let tr = read_training(&a, &train, task)?;
         if a.model.is_none() {
             if let Target::Numeric(v) = &tr.y {
@@ -464,13 +470,13 @@ pub fn run(a: PredictArgs) -> Result<()> {
         }
         fitted
     };
-    let mut stream = CsvStream::open(&a.test, delimiter)?;
-    check_test_header(&a, &stream.headers, &fitted, &a.test)?;
+    let mut stream = Stream::open(&a.test, TableFormat::of(&a.test), delimiter)?;
+    check_test_header(&a, stream.headers(), &fitted, &a.test)?;
     let id_col = match &a.id_column {
         None => None,
         Some(id) => Some(
             stream
-                .headers
+                .headers()
                 .iter()
                 .position(|h| h == id)
                 .ok_or_else(|| anyhow!("{}: no id column `{id}`", a.test.display()))?,
@@ -482,6 +488,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     } else {
         vec![]
     };
+    let is_classifier = matches!(fitted, FittedEstimator::Classifier(_));
     let summary = match &fitted {
         FittedEstimator::Classifier(f) => {
             header.push("prediction".into());
@@ -507,7 +514,13 @@ pub fn run(a: PredictArgs) -> Result<()> {
             .expect("valid template"),
     );
     bar.set_message("predicting");
-    let mut sink = output::Sink::create(a.format, a.output.as_deref(), header)?;
+    let text_columns: Vec<bool> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| i < usize::from(a.id_column.is_some()) + usize::from(is_classifier))
+        .collect();
+    let format = Format::resolve(a.format, a.output.as_deref());
+    let mut sink = output::Sink::create(format, a.output.as_deref(), header, text_columns)?;
     let mut rows = 0usize;
     while let Some(chunk) = stream.next_chunk(a.batch_size)? {
         let x_test = read_test(&chunk, &fitted)?;
@@ -540,7 +553,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         };
         if let Some(j) = id_col {
             for (r, (_, id)) in body.iter_mut().zip(chunk.cells(j)) {
-                r.insert(0, Cell::Text(id.unwrap_or("").to_string()));
+                r.insert(0, Cell::Text(id.unwrap_or_default()));
             }
         }
         sink.write_rows(&body)?;
