@@ -17,8 +17,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install -q "maturin>=1.16,<2" numpy scikit-learn pytest pandas joblib \
     "dask[dataframe]" distributed
 fi
-# the CLI binary the interop tests call (same dev profile)
-cargo build -q --locked -p tabpfn-cli
+# the CLI binary the interop tests call: `cargo test --workspace` (scripts/test.sh) has just
+# built it; building it here alone would compile Burn once more with another feature set
+[ -x target/debug/tabpfn-cli ] || cargo build -q --locked -p tabpfn-cli
 rm -rf target/wheels-test
 "$VENV/bin/maturin" build -q --locked --profile dev -m crates/tabpfn-py/Cargo.toml \
   --out target/wheels-test
