@@ -26,6 +26,20 @@ fn cli() -> Command {
 }
 
 /// `predict` on copies of the iris example in `dir` (so a bug cannot touch the repo).
+/// `predict` with the tiny classifier on `train` (target column `y`) and `test`.
+fn predict_tiny_clf(train: &Path, test: &Path) -> Command {
+    let mut cmd = cli();
+    cmd.arg("predict")
+        .arg("--model")
+        .arg(model("tiny_clf.ckpt"))
+        .arg("--train")
+        .arg(train)
+        .arg("--test")
+        .arg(test)
+        .args(["--target", "y"]);
+    cmd
+}
+
 fn iris_in(dir: &Path) -> (Command, PathBuf, PathBuf, PathBuf) {
     let (args, train, test, m) = iris_args(dir);
     let mut c = cli();
@@ -210,15 +224,7 @@ fn an_unterminated_quote_is_an_error_not_one_long_label() {
     let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
     std::fs::write(&train, "a,y\n1,x\n2,\"z\n3,x\n4,z\n5,x\n").unwrap();
     std::fs::write(&test, "a\n1.5\n").unwrap();
-    cli()
-        .arg("predict")
-        .arg("--model")
-        .arg(model("tiny_clf.ckpt"))
-        .arg("--train")
-        .arg(&train)
-        .arg("--test")
-        .arg(&test)
-        .args(["--target", "y"])
+    predict_tiny_clf(&train, &test)
         .assert()
         .failure()
         .stderr(predicate::str::contains("train.csv:3").and(predicate::str::contains("quote")));
@@ -242,15 +248,7 @@ fn two_hundred_thousand_columns_are_read_in_linear_time() {
     )
     .unwrap();
     let t = Instant::now();
-    cli()
-        .arg("predict")
-        .arg("--model")
-        .arg(model("tiny_clf.ckpt"))
-        .arg("--train")
-        .arg(&train)
-        .arg("--test")
-        .arg(&train)
-        .args(["--target", "y"])
+    predict_tiny_clf(&train, &train)
         .assert()
         .failure()
         .stderr(predicate::str::contains("200000 features"));
