@@ -186,6 +186,28 @@ def clf_small_1feat(rs: np.random.Generator):
     return [("x", x)], y, n, dict(n_estimators=2, random_state=9)
 
 
+def clf_subsample(rs: np.random.Generator):
+    """SUBSAMPLE_SAMPLES as a row count: each member sees its own 50 of 130 rows."""
+    cols, y, n, _ = clf_mixed(rs)
+    return cols, y, n, dict(n_estimators=4, random_state=17,
+                            inference_config={"SUBSAMPLE_SAMPLES": 50})
+
+
+def clf_subsample_all(rs: np.random.Generator):
+    """A count above the train rows: every member sees a row-shuffled copy of all of them."""
+    cols, y, n, _ = clf_binary_numeric(rs)
+    return cols, y, n, dict(n_estimators=3, random_state=2,
+                            inference_config={"SUBSAMPLE_SAMPLES": 1000})
+
+
+def reg_subsample(rs: np.random.Generator):
+    """SUBSAMPLE_SAMPLES as a fraction (int(0.3 * 120) + 1 = 37 rows); two safepower members
+    whose borders share the last member's fit (the reference's shared transform object)."""
+    cols, y, n, _ = reg_mixed(rs)
+    return cols, y, n, dict(n_estimators=4, random_state=8,
+                            inference_config={"SUBSAMPLE_SAMPLES": 0.3})
+
+
 CASES = {
     "clf_mixed": ("classification", "tiny_clf", clf_mixed),
     "clf_binary_numeric": ("classification", "tiny_clf", clf_binary_numeric),
@@ -195,6 +217,9 @@ CASES = {
     "clf_7class_text": ("classification", "tiny_clf", clf_7class_text),
     "reg_onehot": ("regression", "tiny_reg", reg_onehot),
     "clf_small_1feat": ("classification", "tiny_clf", clf_small_1feat),
+    "clf_subsample": ("classification", "tiny_clf", clf_subsample),
+    "clf_subsample_all": ("classification", "tiny_clf", clf_subsample_all),
+    "reg_subsample": ("regression", "tiny_reg", reg_subsample),
 }
 
 
@@ -267,6 +292,8 @@ def run_case(name: str) -> None:
             "cat_ix": [int(v) for v in ex.cat_ixs[i]],
             "fingerprint_column": int(list(perm).index(len(perm) - 1)),
         }
+        if cfg.subsample_ix is not None:
+            info["subsample_ix"] = [int(v) for v in cfg.subsample_ix]
         if task == "classification":
             info["class_permutation"] = [int(v) for v in cfg.class_permutation]
         else:

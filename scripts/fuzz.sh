@@ -19,8 +19,12 @@ C=fuzz/corpus
 mkdir -p "$C"
 
 # --- seeds --------------------------------------------------------------------------
-cargo build --release -q -p tabpfn-cli
-CLI=target/release/tabpfn-cli
+# TABPFN_CLI: an already built tabpfn-cli to make the seeds with (saves a release build of Burn)
+CLI=${TABPFN_CLI:-}
+if [ -z "$CLI" ]; then
+  cargo build --release -q -p tabpfn-cli
+  CLI=target/release/tabpfn-cli
+fi
 seed() { mkdir -p "$C/$1"; }
 seed pickle; seed checkpoint; seed torch_zip; seed safetensors; seed saved_fit; seed csv; seed npz
 for f in fixtures/model/tiny_clf.ckpt fixtures/model/tiny_reg.ckpt fixtures/model/tiny_clf_f1.ckpt \

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tabpfn_model::{
     builtin, ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
-    PerFeatureTransformer, TabPFNClassifier, TabPFNRegressor, Target, Task,
+    PerFeatureTransformer, SubsampleSamples, TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
 
 use crate::csv_input::parse_number;
@@ -104,6 +104,12 @@ pub struct PredictArgs {
     /// Lift the 500-feature and 10 000-row limits TabPFN v2 was pretrained within.
     #[arg(long)]
     pub ignore_limits: bool,
+    /// Rows each ensemble member trains on: a count (10000) or a fraction of the training
+    /// rows (0.25), a different random subset per member (the reference's
+    /// SUBSAMPLE_SAMPLES). Training files beyond 10 000 rows then run without
+    /// --ignore-limits, in bounded time and memory.
+    #[arg(long, value_name = "N|FRACTION")]
+    pub subsample_samples: Option<SubsampleSamples>,
     /// Column copied from the test CSV to the output (and not used as a feature).
     #[arg(long)]
     pub id_column: Option<String>,
@@ -147,6 +153,9 @@ fn estimator_config(a: &PredictArgs) -> Result<EstimatorConfig> {
         },
         ignore_pretraining_limits: a.ignore_limits,
         batch_size: Some(a.batch_size),
+        subsample_samples: a.subsample_samples,
+        // a row's prediction must not depend on the --batch-size chunk it is read in
+        row_independent: true,
         ..Default::default()
     })
 }

@@ -522,3 +522,58 @@ fn builtin_demo_model_is_the_default_and_predicts_sensibly() {
             "the built-in demo model only classifies",
         ));
 }
+
+/// A training table past the 10 000-row pretraining limit: refused with a hint, then run
+/// with `--subsample-samples` (count and fraction); bad values are clear errors.
+#[test]
+fn subsample_samples_runs_training_files_beyond_the_row_limit() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("big.csv");
+    let mut text = String::from("a,b,y\n");
+    for i in 0..12_000u32 {
+        let a = ((i * 37) % 101) as f32 / 10.0;
+        let b = ((i * 53) % 97) as f32 / 7.0;
+        writeln!(text, "{a},{b},{}", if a + b > 12.0 { "hi" } else { "lo" }).unwrap();
+    }
+    std::fs::write(&train, text).unwrap();
+    let test = dir.path().join("test.csv");
+    std::fs::write(&test, "a,b\n1.0,2.0\n9.5,13.0\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut c = cli();
+        c.arg("predict")
+            .arg("--model")
+            .arg(clf_model())
+            .arg("--train")
+            .arg(&train)
+            .arg("--test")
+            .arg(&test)
+            .args(["--target", "y", "--n-estimators", "2", "-q"])
+            .args(extra);
+        c
+    };
+    run(&[]).assert().failure().stderr(
+        predicate::str::contains("12000 training rows")
+            .and(predicate::str::contains("subsample_samples")),
+    );
+    // 0.9 × 12 000 rows per member is still above the limit
+    run(&["--subsample-samples", "0.9"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("(10801 per member)"));
+    for arg in ["500", "0.05"] {
+        let out = run(&["--subsample-samples", arg]).assert().success();
+        let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert_eq!(stdout.lines().count(), 3, "{arg}: {stdout}");
+        assert!(
+            stdout.starts_with("prediction,proba_hi,proba_lo"),
+            "{stdout}"
+        );
+    }
+    for bad in ["0", "1.5", "-3", "abc", "nan"] {
+        run(&[&format!("--subsample-samples={bad}")])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("--subsample-samples"));
+    }
+}

@@ -17,10 +17,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ndarray::{Array2, ArrayD};
 use ndarray_npy::NpzReader;
 use serde_json::Value;
-use tabpfn_model::pipeline::ensemble::{classifier_draws, low_memory_seeds, regressor_draws};
+use tabpfn_model::pipeline::ensemble::{
+    classifier_draws, low_memory_seeds, regressor_draws, subsample_rows,
+};
 use tabpfn_model::pipeline::{
-    Column, DataFrame, EstimatorConfig, FitMode, NumpyRng, TabPFNClassifier, TabPFNRegressor,
-    Target, DEFAULT_QUANTILES,
+    Column, DataFrame, EstimatorConfig, FitMode, NumpyRng, SubsampleSamples, TabPFNClassifier,
+    TabPFNRegressor, Target, DEFAULT_QUANTILES,
 };
 use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table};
 use tabpfn_test_support::{assert_close, max_abs_diff};
@@ -124,6 +126,12 @@ fn config(meta: &Value, mode: FitMode) -> EstimatorConfig {
     if let Some(v) = p["categorical_features_indices"].as_array() {
         c.categorical_features_indices =
             Some(v.iter().map(|i| i.as_u64().unwrap() as usize).collect());
+    }
+    let sub = &p["inference_config"]["SUBSAMPLE_SAMPLES"];
+    if let Some(k) = sub.as_u64() {
+        c.subsample_samples = Some(SubsampleSamples::Count(k as usize));
+    } else if let Some(f) = sub.as_f64() {
+        c.subsample_samples = Some(SubsampleSamples::Fraction(f));
     }
     c
 }
@@ -252,6 +260,21 @@ fn decisions_and_matrices(name: &str) {
             low_memory_seeds(cfg.random_state, n, None).1,
             lm_expected,
             "{name}: low_memory seeds"
+        );
+    }
+
+    // Layer 1: the subsampled rows of each member (own generator, seeded by D1).
+    if let Some(sub) = cfg.subsample_samples {
+        let n_train = meta["n_train"].as_u64().unwrap() as usize;
+        let got = subsample_rows(cfg.random_state, n, n_train, sub.rows(n_train));
+        let expected: Vec<Vec<usize>> = members_meta
+            .iter()
+            .map(|m| usizes(&m["subsample_ix"]))
+            .collect();
+        assert_eq!(got, expected, "{name}: subsampled rows");
+        println!(
+            "{name}: layer 1, {n} members' subsampled rows identical ({} of {n_train} each)",
+            sub.rows(n_train)
         );
     }
 
@@ -589,7 +612,10 @@ cases!(
     reg_small_knobs,
     clf_7class_text,
     reg_onehot,
-    clf_small_1feat
+    clf_small_1feat,
+    clf_subsample,
+    clf_subsample_all,
+    reg_subsample
 );
 
 /// A saved fit predicts exactly what the in-memory fit predicts, in every fit mode.

@@ -4,7 +4,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use tabpfn_model::EstimatorConfig;
+use tabpfn_model::{EstimatorConfig, SubsampleSamples};
 
 use crate::value_err;
 
@@ -42,6 +42,26 @@ pub(crate) fn estimator_config(d: &Bound<'_, PyDict>) -> PyResult<EstimatorConfi
             }
             "ignore_pretraining_limits" => {
                 cfg.ignore_pretraining_limits = v.extract().map_err(|_| typed("a bool"))?
+            }
+            "subsample_samples" => {
+                let v: Option<(String, f64)> = v
+                    .extract()
+                    .map_err(|_| typed("None or (\"count\" | \"fraction\", number)"))?;
+                cfg.subsample_samples = match v {
+                    None => None,
+                    Some((kind, x)) if kind == "count" && x >= 0.0 && x.fract() == 0.0 => {
+                        Some(SubsampleSamples::Count(x as usize))
+                    }
+                    Some((kind, x)) if kind == "fraction" => Some(SubsampleSamples::Fraction(x)),
+                    Some((kind, x)) => {
+                        return Err(value_err(format!(
+                            "option `subsample_samples`: ({kind:?}, {x}) is not a row count or a fraction"
+                        )))
+                    }
+                };
+            }
+            "fingerprint_feature" => {
+                cfg.fingerprint_feature = v.extract().map_err(|_| typed("a bool"))?
             }
             "batch_size" => {
                 cfg.batch_size = v.extract().map_err(|_| typed("None or an int ≥ 1"))?

@@ -42,6 +42,31 @@ def test_predictions_equal_the_cli_bit_for_bit(iris, tmp_path):
     assert np.array_equal(p, cli), np.abs(p - cli).max()
 
 
+def test_subsample_samples_equals_the_cli_bit_for_bit(iris):
+    """inference_config={"SUBSAMPLE_SAMPLES": k} is the CLI's --subsample-samples k: the same
+    per-member rows, the same floats; a default-valued knob is accepted."""
+    X, y, Xt, _ = iris
+    for k, arg in [(40, "40"), (0.3, "0.3")]:
+        clf = TabPFNClassifier(
+            model_path=CLF, n_estimators=3, random_state=5,
+            inference_config={"SUBSAMPLE_SAMPLES": k, "MAX_NUMBER_OF_CLASSES": 10},
+        ).fit(X, y)
+        p = clf.predict_proba(Xt)
+        full = TabPFNClassifier(model_path=CLF, n_estimators=3, random_state=5).fit(X, y)
+        assert not np.array_equal(p, full.predict_proba(Xt)), "subsampling changed nothing"
+        out = subprocess.run(
+            [str(ROOT / "target/debug/tabpfn-cli"), "predict", "--model", str(CLF),
+             "--train", str(ROOT / "examples/iris_train.csv"), "--target", "species",
+             "--test", str(ROOT / "examples/iris_test.csv"), "--id-column", "id",
+             "--n-estimators", "3", "--seed", "5", "--subsample-samples", arg,
+             "--format", "json", "-q"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        rows = json.loads(out)
+        cli = np.array([[r[f"proba_{c}"] for c in clf.classes_] for r in rows], dtype=np.float32)
+        assert np.array_equal(p, cli), (k, np.abs(p - cli).max())
+
+
 def test_pipeline_fixture_parity_within_the_rust_tolerance():
     """The reference's committed layer-4 dataset outputs (tiny models), as the Rust tests
     check them: Rust vs Python no larger than Python's own seed-to-seed gap."""

@@ -47,6 +47,11 @@ CASES = [
     ("NaN regression target", lambda: TabPFNRegressor(model_path=REG).fit(X, np.full(20, np.nan)), ValueError, "NaN"),
     ("text regression target", lambda: TabPFNRegressor(model_path=REG).fit(X, ["a"] * 20), ValueError, "numeric"),
     ("inference_config", lambda: clf(inference_config={"NOPE": 1}).fit(X, Y), ValueError, "inference_config"),
+    ("inference_config not a dict", lambda: clf(inference_config=[1]).fit(X, Y), ValueError, "inference_config"),
+    ("SUBSAMPLE_SAMPLES 0", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": 0}).fit(X, Y), ValueError, "subsample_samples"),
+    ("SUBSAMPLE_SAMPLES 1.5", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": 1.5}).fit(X, Y), ValueError, "subsample_samples"),
+    ("SUBSAMPLE_SAMPLES str", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": "all"}).fit(X, Y), ValueError, "subsample_samples"),
+    ("unsupported knob value", lambda: clf(inference_config={"POLYNOMIAL_FEATURES": 3}).fit(X, Y), ValueError, "POLYNOMIAL_FEATURES"),
 ]
 
 

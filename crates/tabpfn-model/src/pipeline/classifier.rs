@@ -241,15 +241,29 @@ impl HeadImpl for Classification {
         })
     }
 
-    fn member_specs(&self, ensemble: &FittedEnsemble) -> Vec<MemberSpec> {
-        classifier_configs(ensemble.config().n_estimators)
+    fn member_specs(
+        &self,
+        ensemble: &FittedEnsemble,
+        rows: Option<Vec<Vec<usize>>>,
+    ) -> Vec<MemberSpec> {
+        let n = ensemble.config().n_estimators;
+        let mut rows = rows.map(Vec::into_iter);
+        classifier_configs(n)
             .into_iter()
             .zip(&self.perms)
-            .map(|(config, perm)| MemberSpec {
-                config,
-                y_train: self.y_idx.iter().map(|&c| perm[c] as f32).collect(),
-                target: None,
-                class_permutation: Some(perm.clone()),
+            .map(|(config, perm)| {
+                let rows = rows.as_mut().and_then(Iterator::next);
+                let y_train = match &rows {
+                    Some(idx) => idx.iter().map(|&r| perm[self.y_idx[r]] as f32).collect(),
+                    None => self.y_idx.iter().map(|&c| perm[c] as f32).collect(),
+                };
+                MemberSpec {
+                    config,
+                    y_train,
+                    target: None,
+                    class_permutation: Some(perm.clone()),
+                    rows,
+                }
             })
             .collect()
     }

@@ -41,6 +41,22 @@ fn feature_shift_draws(rng: &mut NumpyRng, n: usize) -> Vec<i64> {
         .collect()
 }
 
+/// Each member's training rows under `SUBSAMPLE_SAMPLES` (`k` of `n_train` per member):
+/// a generator of its own, seeded with the static seed D1 (so the main generator's draws
+/// are the same with and without subsampling), takes `permutation(n_train)[..k]` for each
+/// member in turn. The rows stay in draw order, as the reference gathers them.
+pub fn subsample_rows(random_state: u64, n: usize, n_train: usize, k: usize) -> Vec<Vec<usize>> {
+    let static_seed = NumpyRng::new(random_state).integers(0, MAX_INT_SEED);
+    let mut rng = NumpyRng::new(static_seed as u64);
+    (0..n)
+        .map(|_| {
+            let mut p = rng.permutation(n_train);
+            p.truncate(k);
+            p
+        })
+        .collect()
+}
+
 /// D4–D5: class permutations (`CLASS_SHIFT_METHOD="shuffle"`).
 fn class_permutation_draws(rng: &mut NumpyRng, n: usize, n_classes: usize) -> Vec<Vec<usize>> {
     let mut perms: Vec<Vec<usize>> = (0..3 * n)

@@ -60,6 +60,61 @@ pub enum OutlierRemoval {
     Std(f32),
 }
 
+/// Per-member row subsampling (`inference_config.SUBSAMPLE_SAMPLES` of 2.2.1): each
+/// member's context is its own random subset of the training rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum SubsampleSamples {
+    /// `min(n, train rows)` rows per member.
+    Count(usize),
+    /// `int(f × train rows) + 1` rows per member, `0 < f < 1` (the reference adds 1).
+    Fraction(f64),
+}
+
+impl SubsampleSamples {
+    /// Rows each member sees out of `n_train`.
+    pub fn rows(self, n_train: usize) -> usize {
+        match self {
+            Self::Count(k) => k.min(n_train),
+            // truncation toward zero, as Python's int(); f < 1 keeps it below n_train
+            Self::Fraction(f) => ((f * n_train as f64) as usize + 1).min(n_train),
+        }
+    }
+
+    fn validate(self) -> Result<()> {
+        match self {
+            Self::Count(0) => Err(input_err(
+                "subsample_samples",
+                "must be at least 1 row (or a fraction between 0 and 1)",
+            )),
+            Self::Fraction(f) if !(f > 0.0 && f < 1.0) => Err(input_err(
+                "subsample_samples",
+                format!("a fraction must lie strictly between 0 and 1, got {f}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::str::FromStr for SubsampleSamples {
+    type Err = String;
+
+    /// `"5000"` is a row count, `"0.25"` a fraction of the training rows.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let t = s.trim();
+        if let Ok(k) = t.parse::<usize>() {
+            if k >= 1 {
+                return Ok(Self::Count(k));
+            }
+        }
+        match t.parse::<f64>() {
+            Ok(f) if f > 0.0 && f < 1.0 => Ok(Self::Fraction(f)),
+            _ => Err(format!(
+                "`{s}` is neither a row count (an integer ≥ 1) nor a fraction strictly between 0 and 1"
+            )),
+        }
+    }
+}
+
 /// The estimator knobs of the reference (defaults of 2.2.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EstimatorConfig {
@@ -89,6 +144,10 @@ pub struct EstimatorConfig {
     /// rows of a call take part in them (docs/large-data.md measures the difference).
     #[serde(default)]
     pub row_independent: bool,
+    /// Per-member row subsampling (`None`: every member sees every training row). The
+    /// 10 000-row pretraining limit applies to the rows a member sees.
+    #[serde(default)]
+    pub subsample_samples: Option<SubsampleSamples>,
 }
 
 impl Default for EstimatorConfig {
@@ -108,6 +167,7 @@ impl Default for EstimatorConfig {
             batch_size: None,
             query_chunk: None,
             row_independent: false,
+            subsample_samples: None,
         }
     }
 }
@@ -155,6 +215,9 @@ impl EstimatorConfig {
         if self.query_chunk == Some(0) {
             return Err(input_err("query_chunk", "must be at least 1"));
         }
+        if let Some(s) = self.subsample_samples {
+            s.validate()?;
+        }
         Ok(())
     }
 }
@@ -195,13 +258,21 @@ pub(crate) fn check_fit_shape(
                 ),
             ));
         }
-        if x.rows() > MAX_SAMPLES {
+        // the limit is on a member's context, which subsampling shrinks
+        let seen = cfg.subsample_samples.map_or(x.rows(), |s| s.rows(x.rows()));
+        if seen > MAX_SAMPLES {
             return Err(input_err(
                 "X",
                 format!(
-                    "has {} training rows; TabPFN v2 was pretrained on at most {MAX_SAMPLES} \
-                     (set ignore_pretraining_limits to run anyway)",
-                    x.rows()
+                    "has {} training rows{}; TabPFN v2 was pretrained on at most {MAX_SAMPLES} \
+                     (subsample them per member with subsample_samples, or set \
+                     ignore_pretraining_limits to run anyway)",
+                    x.rows(),
+                    if seen < x.rows() {
+                        format!(" ({seen} per member)")
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }
@@ -268,10 +339,19 @@ impl Runner {
         train: &Encoded,
         fingerprint: bool,
     ) -> Result<Member> {
+        // the reference gathers a subsampled member's rows in draw order (not sorted)
+        let gathered;
+        let (columns, rows) = match &spec.rows {
+            Some(idx) => {
+                gathered = gather_rows(&train.columns, idx);
+                (&gathered, idx.len())
+            }
+            None => (&train.columns, train.rows),
+        };
         let (pipeline, x_train) = MemberPipeline::fit_transform(
             &spec.config,
-            &train.columns,
-            train.rows,
+            columns,
+            rows,
             train.categorical(),
             seed,
             fingerprint,
@@ -436,6 +516,14 @@ pub(crate) fn batches(rows: usize, batch: Option<usize>) -> Vec<std::ops::Range<
     let b = batch.unwrap_or(rows).max(1);
     (0..rows.div_ceil(b).max(1))
         .map(|i| i * b..((i + 1) * b).min(rows))
+        .collect()
+}
+
+/// Rows `idx` (in that order) of column-major data.
+pub(crate) fn gather_rows(columns: &[Vec<f64>], idx: &[usize]) -> Vec<Vec<f64>> {
+    columns
+        .iter()
+        .map(|c| idx.iter().map(|&r| c[r]).collect())
         .collect()
 }
 

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::encode::TableEncoder;
+use super::ensemble::subsample_rows;
 use super::estimator::{batches, slice_rows, Encoded, EstimatorConfig, FitMode, Member, Runner};
 use super::frame::DataFrame;
 use super::member::{MemberMatrix, PreprocessorConfig};
@@ -47,6 +48,8 @@ mod private {
         pub target: Option<SafePower>,
         /// Classification: the class permutation (shown by [`MemberView`]).
         pub class_permutation: Option<Vec<usize>>,
+        /// The training rows the member sees, in order (`None`: all, in table order).
+        pub rows: Option<Vec<usize>>,
     }
 
     pub trait HeadImpl: Sized {
@@ -64,8 +67,13 @@ mod private {
         ) -> Result<Self>;
 
         /// One spec per member, in member order (none when the task needs no network,
-        /// e.g. a constant regression target).
-        fn member_specs(&self, ensemble: &FittedEnsemble) -> Vec<MemberSpec>;
+        /// e.g. a constant regression target); `rows[i]` are member `i`'s training rows
+        /// when the fit subsamples them.
+        fn member_specs(
+            &self,
+            ensemble: &FittedEnsemble,
+            rows: Option<Vec<Vec<usize>>>,
+        ) -> Vec<MemberSpec>;
     }
 }
 pub(crate) use private::{HeadImpl, MemberSpec};
@@ -130,7 +138,15 @@ impl FittedEnsemble {
 
     /// Fits every member's preprocessing (and with `with_cache` its K/V cache).
     fn fit_members<H: Head>(&self, head: &H, with_cache: bool) -> Result<Vec<Member>> {
-        let specs = head.member_specs(self);
+        let rows = self.config.subsample_samples.map(|s| {
+            subsample_rows(
+                self.config.random_state,
+                self.config.n_estimators,
+                self.n_train(),
+                s.rows(self.n_train()),
+            )
+        });
+        let specs = head.member_specs(self, rows);
         if specs.len() > self.seeds.len() {
             return Err(input_err(
                 "ensemble",

@@ -42,7 +42,7 @@ pub mod svd;
 
 pub use classifier::{FittedClassifier, Probabilities, TabPFNClassifier};
 pub use encode::{CategoricalInference, TableEncoder};
-pub use estimator::{EstimatorConfig, FitMode, OutlierRemoval};
+pub use estimator::{EstimatorConfig, FitMode, OutlierRemoval, SubsampleSamples};
 pub use fitted::{Fitted, FittedEnsemble, FittedEstimator, Head};
 pub use frame::{ClassLabel, Column, ColumnValues, DataFrame, Target};
 pub use member::{MemberMatrix, PreprocessorConfig};

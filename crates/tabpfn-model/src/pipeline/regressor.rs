@@ -223,27 +223,65 @@ impl HeadImpl for Regression {
         Ok(Self::new(s.y_z, s.constant, std_borders, s.raw_borders))
     }
 
-    fn member_specs(&self, ensemble: &FittedEnsemble) -> Vec<MemberSpec> {
+    fn member_specs(
+        &self,
+        ensemble: &FittedEnsemble,
+        rows: Option<Vec<Vec<usize>>>,
+    ) -> Vec<MemberSpec> {
         let Some((power, power_y)) = &self.power else {
             return Vec::new();
         };
-        let plain: Vec<f32> = self.y_z.iter().map(|&v| v as f32).collect();
-        regressor_configs(ensemble.config().n_estimators)
+        let configs = regressor_configs(ensemble.config().n_estimators);
+        let Some(rows) = rows else {
+            let plain: Vec<f32> = self.y_z.iter().map(|&v| v as f32).collect();
+            return configs
+                .into_iter()
+                .map(|(config, uses_power)| {
+                    let (target, y_train) = if uses_power {
+                        (Some(*power), power_y.clone())
+                    } else {
+                        (None, plain.clone())
+                    };
+                    MemberSpec {
+                        config,
+                        y_train,
+                        target,
+                        class_permutation: None,
+                        rows: None,
+                    }
+                })
+                .collect();
+        };
+        // Subsampled: each safepower member's targets go through a transform fitted on its
+        // own rows, but the reference re-fits one shared transform object member after
+        // member, so every member's borders are mapped back with the *last* fit
+        // (docs/large-data.md, "Subsampling").
+        let mut specs: Vec<MemberSpec> = configs
             .into_iter()
-            .map(|(config, uses_power)| {
+            .zip(rows)
+            .map(|((config, uses_power), idx)| {
+                let y_sub: Vec<f64> = idx.iter().map(|&r| self.y_z[r]).collect();
                 let (target, y_train) = if uses_power {
-                    (Some(*power), power_y.clone())
+                    let (p, y) = SafePower::fit_transform(&y_sub);
+                    (Some(p), y.iter().map(|&v| v as f32).collect())
                 } else {
-                    (None, plain.clone())
+                    (None, y_sub.iter().map(|&v| v as f32).collect())
                 };
                 MemberSpec {
                     config,
                     y_train,
                     target,
                     class_permutation: None,
+                    rows: Some(idx),
                 }
             })
-            .collect()
+            .collect();
+        if let Some(last) = specs.iter().rev().find_map(|s| s.target) {
+            for s in specs.iter_mut().filter(|s| s.target.is_some()) {
+                s.target = Some(last);
+            }
+        }
+        specs
     }
 }
 

@@ -42,6 +42,85 @@ def _seed(random_state: Any) -> int:
     raise ValueError(f"Invalid random_state {random_state!r}")
 
 
+# The fields of 2.2.1's ModelInterfaceConfig with their defaults: the keys
+# ``inference_config`` may name. A default value is accepted for every key; the ones in
+# _INFERENCE_SUPPORTED may also take other values.
+_INFERENCE_DEFAULTS: Dict[str, Any] = {
+    "MAX_UNIQUE_FOR_CATEGORICAL_FEATURES": 30,
+    "MIN_UNIQUE_FOR_NUMERICAL_FEATURES": 4,
+    "MIN_NUMBER_SAMPLES_FOR_CATEGORICAL_INFERENCE": 100,
+    "OUTLIER_REMOVAL_STD": "auto",
+    "FEATURE_SHIFT_METHOD": "shuffle",
+    "CLASS_SHIFT_METHOD": "shuffle",
+    "FINGERPRINT_FEATURE": True,
+    "POLYNOMIAL_FEATURES": "no",
+    "SUBSAMPLE_SAMPLES": None,
+    "PREPROCESS_TRANSFORMS": None,
+    "REGRESSION_Y_PREPROCESS_TRANSFORMS": (None, "safepower"),
+    "USE_SKLEARN_16_DECIMAL_PRECISION": False,
+    "MAX_NUMBER_OF_CLASSES": 10,
+    "MAX_NUMBER_OF_FEATURES": 500,
+    "MAX_NUMBER_OF_SAMPLES": 10_000,
+    "FIX_NAN_BORDERS_AFTER_TARGET_TRANSFORM": True,
+    "_REGRESSION_DEFAULT_OUTLIER_REMOVAL_STD": None,
+    "_CLASSIFICATION_DEFAULT_OUTLIER_REMOVAL_STD": 12.0,
+}
+_INFERENCE_SUPPORTED = ("SUBSAMPLE_SAMPLES", "FINGERPRINT_FEATURE")
+
+
+def _subsample_samples(v: Any) -> Any:
+    """``SUBSAMPLE_SAMPLES`` as 2.2.1 reads it: None, a row count ≥ 1 or a fraction in
+    (0, 1); the core takes ("count", k) or ("fraction", f)."""
+    if v is None:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"Invalid subsample_samples: {v!r} (a row count ≥ 1 or a fraction in (0, 1))")
+    if isinstance(v, (int, np.integer)):
+        if v < 1:
+            raise ValueError(f"subsample_samples must be at least 1 row, got {v}")
+        return ("count", int(v))
+    if isinstance(v, (float, np.floating)):
+        if not 0.0 < float(v) < 1.0:
+            raise ValueError(f"a fractional subsample_samples must lie in (0, 1), got {v}")
+        return ("fraction", float(v))
+    raise ValueError(f"Invalid subsample_samples: {v!r} (a row count ≥ 1 or a fraction in (0, 1))")
+
+
+def _inference_options(inference_config: Any) -> Dict[str, Any]:
+    """Core options from ``inference_config`` (a dict keyed like 2.2.1's
+    ModelInterfaceConfig, or None); an unknown key, or a value tabpfn_rs cannot honour, is
+    a ValueError naming the key."""
+    if inference_config is None:
+        return {}
+    if not isinstance(inference_config, dict):
+        raise ValueError(
+            f"inference_config must be a dict or None, got {type(inference_config).__name__}"
+        )
+    out: Dict[str, Any] = {}
+    for key, value in inference_config.items():
+        if key not in _INFERENCE_DEFAULTS:
+            raise ValueError(
+                f"inference_config: unknown key {key!r} (not a field of tabpfn 2.2.1's "
+                "ModelInterfaceConfig)"
+            )
+        if key == "SUBSAMPLE_SAMPLES":
+            out["subsample_samples"] = _subsample_samples(value)
+        elif key == "FINGERPRINT_FEATURE":
+            out["fingerprint_feature"] = bool(value)
+        else:
+            default = _INFERENCE_DEFAULTS[key]
+            same = value == default or (
+                isinstance(default, tuple) and isinstance(value, list) and tuple(value) == default
+            )
+            if not same:
+                raise ValueError(
+                    f"inference_config[{key!r}] = {value!r}: tabpfn_rs supports only the "
+                    f"default ({default!r}) for this key so far; settable: "
+                    + ", ".join(_INFERENCE_SUPPORTED)
+                )
+    return out
+
+
 _MODELS: Dict[Any, Any] = {}
 
 
@@ -74,10 +153,7 @@ class _TabPFNBase(BaseEstimator):
             raise ValueError(f"Unknown fit_mode {self.fit_mode!r}")
         if getattr(self, "differentiable_input", False):
             raise ValueError("differentiable_input=True (prompt tuning) needs torch; not supported")
-        if self.inference_config not in (None, {}):
-            raise ValueError(
-                "inference_config is not supported yet by tabpfn_rs; leave it None"
-            )
+        inference = _inference_options(self.inference_config)
         cat = self.categorical_features_indices
         cfg: Dict[str, Any] = {
             "n_estimators": int(self.n_estimators)
@@ -94,6 +170,7 @@ class _TabPFNBase(BaseEstimator):
         }
         if hasattr(self, "balance_probabilities"):
             cfg["balance_probabilities"] = bool(self.balance_probabilities)
+        cfg.update(inference)
         return cfg
 
     def _fit_core(self, X: Any, y: np.ndarray, target_name: Optional[str] = None) -> None:
