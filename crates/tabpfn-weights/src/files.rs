@@ -62,11 +62,20 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| io_err(target, e))?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // an output gets the mode a plain create would give it (0666 under the umask), or
+        // keeps the mode of the file it replaces; not tempfile's private 0600
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(target)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .unwrap_or(0o666);
+            builder.permissions(std::fs::Permissions::from_mode(mode));
+        }
+        let tmp = builder.tempfile_in(dir).map_err(|e| io_err(target, e))?;
         let writer = BufWriter::new(tmp.reopen().map_err(|e| io_err(target, e))?);
         Ok(Self {
             target: target.to_path_buf(),
@@ -98,6 +107,18 @@ impl AtomicFile {
             .take()
             .expect("a live AtomicFile has its temp file");
         tmp.persist(&target).map_err(|e| io_err(&target, e.error))?;
+        // the rename is durable once the directory entry is on disk
+        #[cfg(unix)]
+        if let Some(dir) = target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(d) = File::open(dir) {
+                d.sync_all().map_err(|e| io_err(&target, e))?;
+            }
+        }
         Ok(())
     }
 }

@@ -151,8 +151,16 @@ pub const COST_PER_INPUT_BYTE: usize = 16;
 /// A budget every pickle gets regardless of its size (bytes).
 pub const BASE_COST: usize = 64 << 20;
 
-/// Approximate heap bytes of one value node (enum + bookkeeping).
-const NODE_COST: usize = 64;
+/// Heap bytes charged per value node or stack mark: twice the stack slot (a `Vec` may
+/// hold up to twice what it uses), and never under 64.
+const NODE_COST: usize = {
+    let slot = 2 * std::mem::size_of::<Item>();
+    if slot > 64 {
+        slot
+    } else {
+        64
+    }
+};
 
 /// A stack value with the depth of its deepest container.
 enum Item {
@@ -167,6 +175,8 @@ struct Machine<'a> {
     memo: HashMap<u32, (Value, u32)>,
     /// Bytes the values built so far may still cost.
     budget: usize,
+    /// The input size the budget was set from (the archive's, for a pickle inside one).
+    source: usize,
 }
 
 /// What `v` costs (nodes × [`NODE_COST`] + string and byte payloads), or `None` beyond
@@ -252,9 +262,9 @@ impl<'a> Machine<'a> {
         self.budget = self.budget.checked_sub(bytes).ok_or_else(|| {
             err(format!(
                 "the pickle builds more than {} bytes of values (limit: {BASE_COST} + \
-                 {COST_PER_INPUT_BYTE} × its {} bytes); refusing a memory bomb",
-                BASE_COST + COST_PER_INPUT_BYTE * self.data.len(),
-                self.data.len()
+                 {COST_PER_INPUT_BYTE} × the input's {} bytes); refusing a memory bomb",
+                BASE_COST.saturating_add(COST_PER_INPUT_BYTE.saturating_mul(self.source)),
+                self.source
             ))
         })?;
         Ok(())
@@ -343,7 +353,12 @@ impl<'a> Machine<'a> {
             Some(Item::Val(v, d)) => (v, *d),
             _ => return Err(err("nothing to memoize")),
         };
-        let c = cost(v, self.budget).ok_or_else(|| err("memoized value exceeds the budget"))?;
+        let c = cost(v, self.budget).ok_or_else(|| {
+            err(format!(
+                "a memoized value exceeds the remaining budget of {} bytes; refusing a memory bomb",
+                self.budget
+            ))
+        })?;
         let v = v.clone();
         self.charge(c)?;
         self.memo.insert(i, (v, d));
@@ -514,7 +529,11 @@ impl<'a> Machine<'a> {
                     dedupe_dicts(&mut v);
                     return Ok(v);
                 }
-                b'(' => self.stack.push(Item::Mark),
+                b'(' => {
+                    // a mark costs a stack slot like any value: a run of `(` is no free ride
+                    self.charge(NODE_COST)?;
+                    self.stack.push(Item::Mark)
+                }
                 b'N' => self.push(Value::None)?,
                 0x88 => self.push(Value::Bool(true))?,
                 0x89 => self.push(Value::Bool(false))?,
@@ -733,14 +752,22 @@ fn opcode_name(op: u8) -> String {
     format!("{name} (0x{op:02x})")
 }
 
-/// Unpickles `data` with the allowlist described in the module docs.
+/// Unpickles `data` with the allowlist described in the module docs, within the budget of
+/// [`BASE_COST`] + [`COST_PER_INPUT_BYTE`] × its size.
 pub fn unpickle(data: &[u8]) -> Result<Value, WeightsError> {
+    unpickle_within(data, data.len())
+}
+
+/// [`unpickle`] with the budget of a `source_bytes`-byte input: a pickle inflated from a
+/// smaller archive gets the archive's budget, so the two allowances do not multiply.
+pub fn unpickle_within(data: &[u8], source_bytes: usize) -> Result<Value, WeightsError> {
     let mut m = Machine {
         data,
         pos: 0,
         stack: Vec::new(),
         memo: HashMap::new(),
-        budget: BASE_COST.saturating_add(COST_PER_INPUT_BYTE.saturating_mul(data.len())),
+        budget: BASE_COST.saturating_add(COST_PER_INPUT_BYTE.saturating_mul(source_bytes)),
+        source: source_bytes,
     };
     m.run()
 }

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 
 use crate::dtype::element_f32;
-use crate::pickle::{unpickle, TensorRef, Value};
+use crate::pickle::{unpickle_within, TensorRef, Value};
 use crate::{Checkpoint, Format, Tensor32, WeightsError};
 
 /// Magic of torch's legacy (pre-zip) serialisation: the pickled int 0x1950a86a20f9469cfc6c,
@@ -29,6 +29,14 @@ pub const BASE_INFLATED_BYTES: u64 = 64 << 20;
 /// The largest tensor this reader builds (elements): 2³² f32 values (16 GiB), beyond any
 /// TabPFN weight.
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 32;
+
+/// How many times over the state_dict may read its storages (as f32): tensors may share a
+/// storage (slices, tied weights) and f16/bf16 storages double in size, but a dict of many
+/// entries re-using one large view is a memory bomb.
+pub const MAX_VIEW_AMPLIFICATION: u64 = 4;
+
+/// f32 bytes the state_dict's tensors may hold beyond that multiple (small views).
+pub const BASE_VIEW_BYTES: u64 = 1 << 20;
 
 /// The highest tensor rank accepted (TabPFN weights have rank ≤ 4).
 pub const MAX_RANK: usize = 16;
@@ -125,7 +133,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
         },
     };
     let pickle = read_entry(&pkl)?.unwrap_or_default();
-    let root = unpickle(&pickle)?;
+    let root = unpickle_within(&pickle, pickle.len().min(bytes.len()))?;
     if root.as_dict().is_none() {
         return Err(WeightsError::NotACheckpoint {
             path: path.to_path_buf(),
@@ -134,6 +142,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
     }
 
     let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
+    let (mut storage_bytes, mut view_bytes) = (0u64, 0u64);
     let mut load_tensor = |name: &str, t: &TensorRef| -> Result<Tensor32, WeightsError> {
         if !storages.contains_key(&t.storage.key) {
             let data =
@@ -146,10 +155,24 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Checkpoint, WeightsError
                         ),
                     }
                 })?;
+            storage_bytes += data.len() as u64;
             storages.insert(t.storage.key.clone(), data);
         }
-        let raw = &storages[&t.storage.key];
-        gather(name, t, raw, big_endian)
+        // `gather` bounds one view by its storage; the sum over the dict is bounded here
+        let tensor = gather(name, t, &storages[&t.storage.key], big_endian)?;
+        view_bytes = view_bytes.saturating_add(4 * tensor.data.len() as u64);
+        let allowed = BASE_VIEW_BYTES.saturating_add(MAX_VIEW_AMPLIFICATION * storage_bytes);
+        if view_bytes > allowed {
+            return Err(WeightsError::Tensor {
+                name: name.to_string(),
+                reason: format!(
+                    "the state_dict's tensors reach {view_bytes} bytes as f32, more than \
+                     {MAX_VIEW_AMPLIFICATION} × the {storage_bytes} bytes of their storages + \
+                     {BASE_VIEW_BYTES}; views re-used this often are not a checkpoint"
+                ),
+            });
+        }
+        Ok(tensor)
     };
 
     let mut ckpt = Checkpoint::empty(Format::TorchZip);

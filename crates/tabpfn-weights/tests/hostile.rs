@@ -85,7 +85,12 @@ fn a_million_nested_lists_is_a_depth_error() {
     }
     bytes.push(b'.');
     let e = timed("deep nesting", || pickle::unpickle(&bytes)).unwrap_err();
-    assert!(e.to_string().contains("nested deeper"), "{e}");
+    // the stack's cost or its depth, whichever limit is reached first
+    let e = e.to_string();
+    assert!(
+        e.contains("nested deeper") || e.contains("memory bomb"),
+        "{e}"
+    );
     // the same with tuples built from marks
     let mut bytes = vec![0x80, 2];
     bytes.extend(std::iter::repeat_n(b'(', 100_000));
@@ -248,4 +253,77 @@ fn a_bad_safetensors_header_length_says_so() {
 fn an_unknown_format_is_named_as_such() {
     let e = open_bytes(b"hello, world: not a model at all");
     assert!(e.contains("neither a zip archive"), "{e}");
+}
+
+#[test]
+fn a_run_of_marks_is_charged_to_the_budget() {
+    // 10 M `(` (10 MB) push 10 M stack slots: more than 64 MiB + 16 × 10 MB of values
+    let mut bytes = vec![0x80, 2];
+    bytes.extend(std::iter::repeat_n(b'(', 10_000_000));
+    bytes.push(b'.');
+    let e = timed("marks", || pickle::unpickle(&bytes)).unwrap_err();
+    assert!(e.to_string().contains("memory bomb"), "{e}");
+}
+
+#[test]
+fn a_deflated_pickle_gets_the_archives_budget_not_its_own() {
+    // 60 MiB of `(` deflate to ~60 KB; budgeted by its own inflated size the pickle could
+    // build ~1 GB of stack, budgeted by the archive it stops near 64 MiB
+    let mut pkl = vec![0x80, 2];
+    pkl.extend(std::iter::repeat_n(b'(', 60 << 20));
+    pkl.push(b'.');
+    let bytes = archive(&[("m/data.pkl", &pkl, true)]);
+    drop(pkl);
+    assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
+    let e = timed("deflated marks", || open_bytes(&bytes));
+    assert!(e.contains("memory bomb") && e.contains("input's"), "{e}");
+}
+
+/// `{'state_dict': {'w0': T, 'w1': T, …}}` with one memoised tensor `T` over a storage of
+/// `numel` floats, referenced by `entries` keys.
+fn shared_view_pickle(numel: u32, entries: u32) -> Vec<u8> {
+    let mut p = Pickle::default()
+        .proto()
+        .op(b"}")
+        .str("state_dict")
+        .op(b"}")
+        .str("w0")
+        .op(b"ctorch._utils\n_rebuild_tensor_v2\n")
+        .op(b"((")
+        .str("storage")
+        .op(b"ctorch\nFloatStorage\n")
+        .str("0")
+        .str("cpu")
+        .int(numel)
+        .op(b"tQ")
+        .long(0)
+        .op(b"(")
+        .long(numel as i64)
+        .op(b"t(")
+        .long(1)
+        .op(b"t")
+        .op(b"\x89")
+        .op(b"tR")
+        .put(0)
+        .op(b"s");
+    for i in 1..entries {
+        p = p.str(&format!("w{i}")).get(0).op(b"s");
+    }
+    p.op(b"s").str("config").op(b"}").op(b"s").stop()
+}
+
+#[test]
+fn many_entries_sharing_one_view_are_refused() {
+    // 1 MiB of storage read 1000 times would be 1 GB of f32 from a 1 MB file
+    let numel = 1u32 << 18;
+    let data = vec![0u8; 4 * numel as usize];
+    let pkl = shared_view_pickle(numel, 1000);
+    let bytes = archive(&[("m/data.pkl", &pkl, false), ("m/data/0", &data, false)]);
+    let e = timed("shared views", || open_bytes(&bytes));
+    assert!(e.contains("views re-used"), "{e}");
+    // tied weights (a storage read twice) are fine
+    let pkl = shared_view_pickle(numel, 2);
+    let bytes = archive(&[("m/data.pkl", &pkl, false), ("m/data/0", &data, false)]);
+    let ck = Checkpoint::from_bytes("tied.ckpt", &bytes).unwrap();
+    assert_eq!(ck.tensor("w1").unwrap().data.len(), numel as usize);
 }
