@@ -13,9 +13,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use ndarray::{ArrayD, IxDyn};
-use ndarray_npy::NpzReader;
 use tabpfn_model::{BarDistribution, ForwardOptions, PerFeatureTransformer, Table, Task};
 use tabpfn_weights::Checkpoint;
+
+/// The most timed repetitions `forward --repeat` runs (a benchmark, not a loop).
+const MAX_REPEAT: usize = 10_000;
 
 #[derive(Parser)]
 #[command(
@@ -126,18 +128,18 @@ fn forward(args: ForwardArgs) -> Result<()> {
         reference,
     } = args;
     refuse_overwrite(&output, &[("--model", &model), ("--input", &input)])?;
+    if repeat == 0 || repeat > MAX_REPEAT {
+        bail!("--repeat must be between 1 and {MAX_REPEAT}, got {repeat}");
+    }
     let device = device::parse(&device)?;
     if let Some(s) = remove_outliers_std {
         if s.is_nan() || s <= 0.0 {
             bail!("--remove-outliers-std must be > 0 (got {s})");
         }
     }
-    let file =
-        std::fs::File::open(&input).with_context(|| format!("opening {}", input.display()))?;
-    let mut npz =
-        NpzReader::new(file).with_context(|| format!("{}: not an .npz file", input.display()))?;
-    let x = npz::read_f32(&mut npz, &input, "x")?;
-    let y = npz::read_f32(&mut npz, &input, "y")?;
+    let mut npz = npz::Npz::open(&input)?;
+    let x = npz.read_f32("x")?;
+    let y = npz.read_f32("y")?;
     if x.ndim() != 2 {
         bail!(
             "{}: `x` has shape {:?}, expected [rows, features]",

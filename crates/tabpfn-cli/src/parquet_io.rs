@@ -107,6 +107,14 @@ fn cell(path: &Path, row: u64, name: &str, kind: Kind, f: &Field) -> Result<Valu
         (Kind::Numeric, Field::Double(v)) => num(*v),
         (Kind::Decimal(scale), Field::Decimal(d)) => {
             let bytes = d.data();
+            if bytes.len() > 16 {
+                bail!(
+                    "{}: row {row}, column `{name}` is a {}-byte decimal; at most 16 bytes \
+                     (38 digits) are supported",
+                    path.display(),
+                    bytes.len()
+                );
+            }
             let mut v: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
                 -1
             } else {

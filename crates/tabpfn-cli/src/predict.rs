@@ -72,26 +72,31 @@ pub struct PredictArgs {
     #[arg(long, value_delimiter = ',', default_value = "0.1,0.5,0.9")]
     pub quantiles: Vec<f32>,
     /// Ensemble members.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, conflicts_with = "load_fit")]
     pub n_estimators: usize,
     /// Random state of the ensemble (the reference's `random_state`).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "load_fit")]
     pub seed: u64,
     /// Softmax temperature applied to the logits.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, conflicts_with = "load_fit")]
     pub softmax_temperature: f32,
     /// Average logits before the softmax instead of probabilities after it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "load_fit")]
     pub average_before_softmax: bool,
     /// Classification: divide by the training class frequencies and renormalise.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "load_fit")]
     pub balance_probabilities: bool,
     /// Columns to treat as categorical (names, comma-separated; kept if ≤ 30 values).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "load_fit")]
     pub categorical: Vec<String>,
     /// How members are prepared: fit-preprocessors, fit-with-cache (train K/V cached at
     /// fit, fastest for repeated predicts) or low-memory.
-    #[arg(long, value_enum, default_value = "fit-preprocessors")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "fit-preprocessors",
+        conflicts_with = "load_fit"
+    )]
     pub fit_mode: FitModeArg,
     /// CPU threads (default: all cores).
     #[arg(long)]
@@ -102,13 +107,13 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub reference: crate::device::ReferenceArgs,
     /// Lift the 500-feature and 10 000-row limits TabPFN v2 was pretrained within.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "load_fit")]
     pub ignore_limits: bool,
     /// Rows each ensemble member trains on: a count (10000) or a fraction of the training
     /// rows (0.25), a different random subset per member (the reference's
     /// SUBSAMPLE_SAMPLES). Training files beyond 10 000 rows then run without
     /// --ignore-limits, in bounded time and memory.
-    #[arg(long, value_name = "N|FRACTION")]
+    #[arg(long, value_name = "N|FRACTION", conflicts_with = "load_fit")]
     pub subsample_samples: Option<SubsampleSamples>,
     /// Column copied from the test CSV to the output (and not used as a feature).
     #[arg(long)]
@@ -364,10 +369,16 @@ fn check_outputs(a: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
+/// The most CPU threads `--threads` may ask for (each one is an OS thread with its stack).
+pub const MAX_THREADS: usize = 1024;
+
 pub fn run(a: PredictArgs) -> Result<()> {
     let start = Instant::now();
     check_outputs(&a)?;
     if let Some(n) = a.threads {
+        if n == 0 || n > MAX_THREADS {
+            bail!("--threads must be between 1 and {MAX_THREADS}, got {n}");
+        }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
@@ -518,6 +529,16 @@ pub fn run(a: PredictArgs) -> Result<()> {
             "regression".to_string()
         }
     };
+    // a JSON object or Parquet schema cannot hold a name twice, and a CSV reader would
+    // pick one of the two columns: refuse before anything is written
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+        bail!(
+            "output column `{dup}` would appear twice (the --id-column is named like a \
+             prediction column); rename the id column in {}",
+            a.test.display()
+        );
+    }
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg}: {pos} member-rows ({elapsed})")
             .expect("valid template"),

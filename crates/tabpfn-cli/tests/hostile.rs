@@ -25,7 +25,6 @@ fn cli() -> Command {
     Command::cargo_bin("tabpfn-cli").unwrap()
 }
 
-/// `predict` on copies of the iris example in `dir` (so a bug cannot touch the repo).
 /// `predict` with the tiny classifier on `train` (target column `y`) and `test`.
 fn predict_tiny_clf(train: &Path, test: &Path) -> Command {
     let mut cmd = cli();
@@ -311,5 +310,89 @@ fn a_bit_flipped_saved_fit_is_refused() {
                 predicate::str::contains("integrity check failed")
                     .or(predicate::str::contains("not a saved fit")),
             );
+    }
+}
+
+/// An `.npz` entry whose `.npy` header claims far more data than the entry holds, a
+/// deflated entry that inflates past the budget, and a non-float dtype: each refused
+/// before anything is sized by the header.
+#[test]
+fn npz_headers_are_checked_against_their_bytes() {
+    use std::io::Write;
+    let npy = |descr: &str, shape: &str, data: &[u8]| {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend((h.len() as u16).to_le_bytes());
+        b.extend(h.as_bytes());
+        b.extend(data);
+        b
+    };
+    let npz = |entries: &[(&str, Vec<u8>, bool)]| {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data, deflate) in entries {
+            let opts = zip::write::SimpleFileOptions::default().compression_method(if *deflate {
+                zip::CompressionMethod::Deflated
+            } else {
+                zip::CompressionMethod::Stored
+            });
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let y = npy("<f4", "(2,)", &[0u8; 8]);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "huge shape",
+            npz(&[
+                ("x.npy", npy("<f4", "(1099511627776, 1)", &[0u8; 16]), false),
+                ("y.npy", y.clone(), false),
+            ]),
+            "claims shape [1099511627776, 1]",
+        ),
+        (
+            "int dtype",
+            npz(&[
+                ("x.npy", npy("<i8", "(2, 1)", &[0u8; 16]), false),
+                ("y.npy", y.clone(), false),
+            ]),
+            "dtype `<i8`",
+        ),
+        (
+            "zip bomb",
+            npz(&[
+                (
+                    "x.npy",
+                    npy("<f4", "(100000000, 1)", &vec![0u8; 400_000_000]),
+                    true,
+                ),
+                ("y.npy", y, false),
+            ]),
+            "zip bomb",
+        ),
+    ];
+    for (what, bytes, needle) in cases {
+        let input = dir.path().join(format!("{}.npz", what.replace(' ', "_")));
+        std::fs::write(&input, bytes).unwrap();
+        let t = Instant::now();
+        cli()
+            .arg("forward")
+            .arg("--model")
+            .arg(model("tiny_clf.ckpt"))
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(dir.path().join("out.npz"))
+            .assert()
+            .failure()
+            .stderr(
+                predicate::str::contains(needle).and(predicate::str::contains("panicked").not()),
+            );
+        assert!(t.elapsed().as_secs_f64() < 20.0, "{what}");
     }
 }

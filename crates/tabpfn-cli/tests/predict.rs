@@ -577,3 +577,59 @@ fn subsample_samples_runs_training_files_beyond_the_row_limit() {
             .stderr(predicate::str::contains("--subsample-samples"));
     }
 }
+
+/// A saved fit carries its own estimator settings: flags that would change them are
+/// refused next to --load-fit instead of being silently ignored; an id column named like a
+/// prediction column is refused before any output is written.
+#[test]
+fn load_fit_refuses_estimator_flags_and_output_names_must_be_distinct() {
+    let dir = tempfile::tempdir().unwrap();
+    let fit = dir.path().join("fit.safetensors");
+    iris(&clf_model())
+        .arg("--save-fit")
+        .arg(&fit)
+        .arg("-q")
+        .assert()
+        .success();
+    for flag in [
+        &["--n-estimators", "3"][..],
+        &["--seed", "4"],
+        &["--softmax-temperature", "0.5"],
+        &["--fit-mode", "low-memory"],
+        &["--subsample-samples", "10"],
+        &["--balance-probabilities"],
+    ] {
+        cli()
+            .arg("predict")
+            .arg("--model")
+            .arg(clf_model())
+            .arg("--load-fit")
+            .arg(&fit)
+            .arg("--test")
+            .arg(example("iris_test.csv"))
+            .args(flag)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("cannot be used with"));
+    }
+    let test = dir.path().join("test.csv");
+    let text = std::fs::read_to_string(example("iris_test.csv"))
+        .unwrap()
+        .replacen("id,", "prediction,", 1);
+    std::fs::write(&test, text).unwrap();
+    let out = dir.path().join("out.json");
+    cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--load-fit")
+        .arg(&fit)
+        .arg("--test")
+        .arg(&test)
+        .args(["--id-column", "prediction", "-o"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("`prediction` would appear twice"));
+    assert!(!out.exists());
+}

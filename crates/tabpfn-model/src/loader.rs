@@ -200,6 +200,27 @@ pub fn from_checkpoint(ckpt: &Checkpoint, device: &Device) -> Result<PerFeatureT
         host,
         kernels: Default::default(),
         torch_rng: Default::default(),
+        weights_sha256: weights_sha256(&w),
         config: cfg,
     })
+}
+
+/// SHA-256 over the validated weights in name order: each name, its shape and its values
+/// as little-endian f32.
+fn weights_sha256(w: &BTreeMap<&str, &Tensor32>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut buf = Vec::new();
+    for (name, t) in w {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((t.shape.len() as u64).to_le_bytes());
+        for &d in &t.shape {
+            h.update((d as u64).to_le_bytes());
+        }
+        buf.clear();
+        buf.extend(t.data.iter().flat_map(|v| v.to_le_bytes()));
+        h.update(&buf);
+    }
+    h.finalize().into()
 }

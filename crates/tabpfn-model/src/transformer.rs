@@ -114,6 +114,9 @@ pub struct PerFeatureTransformer {
     pub(crate) kernels: Kernels,
     /// Whose `torch.randn` the feature positional embeddings reproduce.
     pub(crate) torch_rng: TorchRng,
+    /// SHA-256 over every weight (names, shapes, f32 values): a saved fit names the exact
+    /// weights it was fitted with.
+    pub(crate) weights_sha256: [u8; 32],
 }
 
 impl PerFeatureTransformer {
@@ -131,6 +134,16 @@ impl PerFeatureTransformer {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// SHA-256 of the weights (lowercase hex): names, shapes and f32 values of every
+    /// tensor the network uses, in name order, so the same weights from a `.ckpt` or a
+    /// `.safetensors` file give the same digest.
+    pub fn weights_sha256(&self) -> String {
+        self.weights_sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn task(&self) -> Task {

@@ -312,3 +312,37 @@ fn tampered_regressor_fits_and_caches_are_refused() {
     let e = TrainCache::load(&cpath, &other);
     assert!(e.is_ok() || e.unwrap_err().to_string().contains("cache"));
 }
+
+#[test]
+fn a_fit_loaded_with_other_weights_of_the_same_shape_is_refused() {
+    let (x, y, _) = table();
+    let a = model(Task::Classification);
+    let b = Arc::new(
+        PerFeatureTransformer::from_checkpoint(
+            &tiny_checkpoint(Task::Classification, 2).unwrap(),
+            &Device::flex(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(a.config(), b.config());
+    assert_ne!(a.weights_sha256(), b.weights_sha256());
+    let cfg = EstimatorConfig {
+        n_estimators: 2,
+        fit_mode: FitMode::FitWithCache,
+        ..Default::default()
+    };
+    let fitted = TabPFNClassifier::new(a.clone(), cfg)
+        .unwrap()
+        .fit(&x, &y)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fit");
+    fitted.save(&path).unwrap();
+    FittedClassifier::load(&path, a.clone()).unwrap();
+    let e = load_err(FittedClassifier::load(&path, b));
+    assert!(e.contains("other weights"), "{e}");
+    // the same weights loaded again (a new process) are the same model
+    let a2 = model(Task::Classification);
+    assert_eq!(a.weights_sha256(), a2.weights_sha256());
+    FittedClassifier::load(&path, a2).unwrap();
+}

@@ -8,6 +8,10 @@ use super::numpy_rng::NumpyRng;
 /// `np.iinfo(np.int32).max`, the bound of the reference's integer seeds.
 pub const MAX_INT_SEED: i64 = 2_147_483_647;
 
+// `choice_without_replacement` follows numpy only up to 10 000 (and asserts it): the feature
+// shift draw asks for `n_estimators` of `n_estimators`.
+const _: () = assert!(super::estimator::MAX_ESTIMATORS <= 10_000);
+
 /// Everything random about an ensemble, as integers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnsembleDraws {

@@ -54,6 +54,10 @@ struct FitHeader<C, H> {
     caches: Vec<String>,
     /// The generator of the positional embeddings baked into the caches.
     torch_rng: TorchRng,
+    /// [`PerFeatureTransformer::weights_sha256`] of the model fitted with (absent in fits
+    /// saved before it was recorded: those are checked by configuration only).
+    #[serde(default)]
+    model_weights_sha256: Option<String>,
 }
 
 fn bad(path: &Path, m: impl std::fmt::Display) -> ModelError {
@@ -114,6 +118,7 @@ pub(crate) fn to_bytes<H: Serialize>(
         format: FORMAT.into(),
         task: task.into(),
         model_config: serde_json::to_value(model.config()).map_err(|e| bad(path, e))?,
+        model_weights_sha256: Some(model.weights_sha256()),
         common,
         head,
         caches: cache_headers,
@@ -195,6 +200,18 @@ pub(crate) fn from_bytes<H: DeserializeOwned>(
             path,
             "was fitted with a model of a different configuration than the one loaded",
         ));
+    }
+    if let Some(saved) = &header.model_weights_sha256 {
+        let loaded = model.weights_sha256();
+        if *saved != loaded {
+            return Err(bad(
+                path,
+                format!(
+                    "was fitted with other weights than the model loaded (weights SHA-256 \
+                     {saved}, the model's {loaded}); load it with the model it was fitted with"
+                ),
+            ));
+        }
     }
     if !header.caches.is_empty() && header.torch_rng != model.torch_rng() {
         return Err(bad(
