@@ -82,8 +82,39 @@ pub(crate) fn serialize(
     tensors: &[(String, Raw)],
     meta: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
-    safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
-        .map_err(|e| ModelError::Cache(format!("{}: {e:?}", name.display())))
+    let bytes =
+        safetensors::tensor::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(meta))
+            .map_err(|e| ModelError::Cache(format!("{}: {e:?}", name.display())))?;
+    Ok(canonical_header(bytes))
+}
+
+/// The same file with its JSON header's keys in sorted order: safetensors writes the
+/// metadata map in hash order, so two saves of one fit would differ in bytes (and a
+/// pickled estimator could not be content-addressed, e.g. by Dask's tokenizer). The
+/// header only holds strings and integers, so the sorted form has the same length and
+/// every data offset stays valid; anything unexpected leaves the bytes as they were.
+fn canonical_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes.get(8..8usize.saturating_add(len)) else {
+        return bytes;
+    };
+    let text = String::from_utf8_lossy(header);
+    let trimmed = text.trim_end_matches(' ');
+    // serde_json's map is a BTreeMap (no `preserve_order`): serialising sorts every key
+    let Ok(sorted) =
+        serde_json::from_str::<serde_json::Value>(trimmed).and_then(|v| serde_json::to_string(&v))
+    else {
+        return bytes;
+    };
+    if sorted.len() == trimmed.len() {
+        bytes[8..8 + sorted.len()].copy_from_slice(sorted.as_bytes());
+    }
+    bytes
 }
 
 /// Serialises `tensors` with header `meta` and writes them to `path` atomically.

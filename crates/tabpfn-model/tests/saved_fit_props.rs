@@ -1,5 +1,6 @@
 //! Property test of saved fits: for random small tables, tasks, fit modes and knobs, a fit
-//! saved and loaded again predicts exactly (bit for bit) what the original predicts.
+//! saved and loaded again predicts exactly (bit for bit) what the original predicts, and
+//! two saves of one fit are the same bytes.
 
 use std::sync::{Arc, OnceLock};
 
@@ -83,6 +84,10 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fit");
         fitted.save(&path).unwrap();
+        // a save is a pure function of the fit: the same bytes every time
+        let again = dir.path().join("again");
+        fitted.save(&again).unwrap();
+        prop_assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap(), "two saves differ");
         let task = if classify { Task::Classification } else { Task::Regression };
         let back = FittedEstimator::load(&path, model(task)).unwrap();
         match (&fitted, &back) {

@@ -34,6 +34,15 @@ pub(crate) fn frame(columns: &Bound<'_, PyList>) -> PyResult<DataFrame> {
                         "column `{name}`: numeric values must be a 1-d float64 array"
                     ))
                 })?;
+                // numpy arrays may be unaligned (a buffer received over the network); an
+                // ndarray view of one would panic, so such a column is refused by name
+                // (the Python layer always hands over aligned copies)
+                if !is_aligned(&a) {
+                    return Err(value_err(format!(
+                        "column `{name}`: the float64 buffer is not 8-byte aligned; pass \
+                         np.require(values, np.float64, ['C', 'A'])"
+                    )));
+                }
                 let v = match a.as_slice() {
                     Ok(s) => s.to_vec(),
                     Err(_) => a.as_array().to_vec(),
@@ -57,4 +66,10 @@ pub(crate) fn frame(columns: &Bound<'_, PyList>) -> PyResult<DataFrame> {
         out.push(col);
     }
     DataFrame::new(out).map_err(value_err)
+}
+
+/// Whether the array's data pointer is aligned for f64 (NumPy's ALIGNED flag).
+fn is_aligned(a: &PyReadonlyArray1<'_, f64>) -> bool {
+    use numpy::PyArrayMethods;
+    (a.data() as usize) % std::mem::align_of::<f64>() == 0
 }

@@ -17,8 +17,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use tabpfn_model::{
-    builtin, ClassLabel, FittedEstimator, PerFeatureTransformer, TabPFNClassifier, TabPFNRegressor,
-    Target, Task,
+    builtin, ClassLabel, FitMode, FittedEstimator, PerFeatureTransformer, TabPFNClassifier,
+    TabPFNRegressor, Target, Task,
 };
 
 pub(crate) fn value_err(e: impl std::fmt::Display) -> PyErr {
@@ -258,6 +258,25 @@ impl Fit {
     #[getter]
     fn feature_is_text(&self) -> Vec<bool> {
         self.inner.ensemble().feature_is_text().to_vec()
+    }
+
+    /// The fit mode this fit was made with (`fit_preprocessors`, `fit_with_cache`,
+    /// `low_memory`), whatever the estimator object's parameters say.
+    #[getter]
+    fn fit_mode(&self) -> &'static str {
+        match self.inner.ensemble().config().fit_mode {
+            FitMode::FitPreprocessors => "fit_preprocessors",
+            FitMode::FitWithCache => "fit_with_cache",
+            FitMode::LowMemory => "low_memory",
+        }
+    }
+
+    /// Whether every test row's output depends on that row and the fit alone, bit for bit
+    /// (a `fit_with_cache` fit, or one made with train-only network statistics).
+    #[getter]
+    fn row_independent(&self) -> bool {
+        let c = self.inner.ensemble().config();
+        c.fit_mode == FitMode::FitWithCache || c.row_independent
     }
 
     #[getter]

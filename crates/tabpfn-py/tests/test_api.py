@@ -180,3 +180,19 @@ def test_concurrent_predicts_from_threads_agree(iris):
     with ThreadPoolExecutor(4) as ex:
         for got in ex.map(lambda _: clf.predict_proba(Xt), range(8)):
             assert np.array_equal(got, want)
+
+
+def test_unaligned_float64_buffers_are_read(iris):
+    """Buffers received over the network (Dask, Spark, memory maps) may start at any byte;
+    the core gets aligned copies, the same numbers as an aligned array."""
+    X, y, Xt, _ = iris
+    buf = bytearray(Xt.size * 8 + 1)
+    un = np.frombuffer(buf, dtype=np.float64, count=Xt.size, offset=1).reshape(Xt.shape)
+    un[...] = Xt
+    assert not un.flags.aligned
+    clf = TabPFNClassifier(model_path=CLF, n_estimators=1).fit(X, y)
+    assert np.array_equal(clf.predict_proba(un), clf.predict_proba(Xt))
+    import pandas as pd
+
+    df = pd.DataFrame({f"c{j}": un[:, j] for j in range(un.shape[1])})
+    assert np.array_equal(clf.predict_proba(df.to_numpy()), clf.predict_proba(Xt))

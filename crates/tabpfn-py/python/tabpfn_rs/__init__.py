@@ -7,10 +7,11 @@ torch.
 
 Pass ``model_path=`` an official TabPFN v2 checkpoint (``.ckpt``) or its converted
 ``.safetensors`` for real predictions. Fitted estimators pickle (joblib, Dask, Spark, Ray)
-and ``save`` / ``load`` the saved-fit format of ``tabpfn-cli``.
+and ``save`` / ``load`` the saved-fit format of ``tabpfn-cli``; ``tabpfn_rs.distributed``
+predicts Dask and Spark DataFrames from one fit.
 """
 
-from . import _core
+from . import _core, distributed
 from ._estimators import BarDistribution, TabPFNClassifier, TabPFNRegressor
 
 __version__ = _core.__version__

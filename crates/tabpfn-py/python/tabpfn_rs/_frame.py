@@ -23,6 +23,12 @@ import numpy as np
 Column = Tuple[str, str, Any]
 
 
+
+def _float64(values: Any) -> np.ndarray:
+    """A contiguous, *aligned* float64 copy or view: buffers that arrive over the network
+    (Dask, Spark, memory maps) may start at any byte, and the core reads them as f64."""
+    return np.require(values, dtype=np.float64, requirements=["C", "A"])
+
 def _is_missing(v: Any) -> bool:
     if v is None:
         return True
@@ -73,7 +79,7 @@ def _numeric_array_column(name: str, col: np.ndarray) -> Column:
         raise ValueError(f"column {name!r}: complex data is not supported")
     if kind not in "fiub":
         raise TypeError(f"column {name!r}: unsupported dtype {col.dtype}")
-    return (name, "numeric", np.ascontiguousarray(col, dtype=np.float64))
+    return (name, "numeric", _float64(col))
 
 
 def _pandas_columns(df: Any) -> Tuple[List[Column], List[str]]:
@@ -91,7 +97,7 @@ def _pandas_columns(df: Any) -> Tuple[List[Column], List[str]]:
             if getattr(dt, "kind", "") == "c":
                 raise ValueError(f"column {name!r}: complex data is not supported")
             vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            cols.append((name, "numeric", np.ascontiguousarray(vals)))
+            cols.append((name, "numeric", _float64(vals)))
         elif pd.api.types.is_object_dtype(dt) or pd.api.types.is_string_dtype(dt):
             cols.append(_object_column(name, s.tolist()))
         else:
