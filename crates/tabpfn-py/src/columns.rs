@@ -71,5 +71,5 @@ pub(crate) fn frame(columns: &Bound<'_, PyList>) -> PyResult<DataFrame> {
 /// Whether the array's data pointer is aligned for f64 (NumPy's ALIGNED flag).
 fn is_aligned(a: &PyReadonlyArray1<'_, f64>) -> bool {
     use numpy::PyArrayMethods;
-    (a.data() as usize) % std::mem::align_of::<f64>() == 0
+    (a.data() as usize).is_multiple_of(std::mem::align_of::<f64>())
 }
