@@ -318,7 +318,6 @@ fn a_bit_flipped_saved_fit_is_refused() {
 /// before anything is sized by the header.
 #[test]
 fn npz_headers_are_checked_against_their_bytes() {
-    use std::io::Write;
     let npy = |descr: &str, shape: &str, data: &[u8]| {
         let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
         while (10 + h.len() + 1) % 64 != 0 {
@@ -332,17 +331,11 @@ fn npz_headers_are_checked_against_their_bytes() {
         b
     };
     let npz = |entries: &[(&str, Vec<u8>, bool)]| {
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for (name, data, deflate) in entries {
-            let opts = zip::write::SimpleFileOptions::default().compression_method(if *deflate {
-                zip::CompressionMethod::Deflated
-            } else {
-                zip::CompressionMethod::Stored
-            });
-            w.start_file(*name, opts).unwrap();
-            w.write_all(data).unwrap();
-        }
-        w.finish().unwrap().into_inner()
+        let refs: Vec<(&str, &[u8], bool)> = entries
+            .iter()
+            .map(|(n, d, z)| (*n, d.as_slice(), *z))
+            .collect();
+        tabpfn_test_support::zip_archive(&refs)
     };
     let dir = tempfile::tempdir().unwrap();
     let y = npy("<f4", "(2,)", &[0u8; 8]);

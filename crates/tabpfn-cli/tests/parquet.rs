@@ -34,16 +34,18 @@ fn predict(train: PathBuf, test: PathBuf, target: &str) -> Command {
     c
 }
 
-#[test]
-fn parquet_input_predicts_what_csv_input_predicts() {
-    let csv = predict(
+/// `predict` on the bundled iris CSV files.
+fn iris_csv() -> Command {
+    predict(
         root().join("examples/iris_train.csv"),
         root().join("examples/iris_test.csv"),
         "species",
     )
-    .args(["--id-column", "id"])
-    .assert()
-    .success();
+}
+
+#[test]
+fn parquet_input_predicts_what_csv_input_predicts() {
+    let csv = iris_csv().args(["--id-column", "id"]).assert().success();
     let pq_out = predict(pq("iris_train.parquet"), pq("iris_test.parquet"), "species")
         .args(["--id-column", "id"])
         .assert()
@@ -60,23 +62,12 @@ fn parquet_input_predicts_what_csv_input_predicts() {
 fn parquet_output_reads_back_as_the_csv_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pred.parquet");
-    predict(
-        root().join("examples/iris_train.csv"),
-        root().join("examples/iris_test.csv"),
-        "species",
-    )
-    .args(["--id-column", "id", "--batch-size", "7", "-o"])
-    .arg(&out)
-    .assert()
-    .success();
-    let csv = predict(
-        root().join("examples/iris_train.csv"),
-        root().join("examples/iris_test.csv"),
-        "species",
-    )
-    .args(["--id-column", "id"])
-    .assert()
-    .success();
+    iris_csv()
+        .args(["--id-column", "id", "--batch-size", "7", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = iris_csv().args(["--id-column", "id"]).assert().success();
     let csv = String::from_utf8_lossy(&csv.get_output().stdout).to_string();
     let mut csv_rows = csv.lines();
     let header: Vec<&str> = csv_rows.next().unwrap().split(',').collect();

@@ -591,6 +591,17 @@ fn load_fit_refuses_estimator_flags_and_output_names_must_be_distinct() {
         .arg("-q")
         .assert()
         .success();
+    let from_fit = |test: &Path| {
+        let mut c = cli();
+        c.arg("predict")
+            .arg("--model")
+            .arg(clf_model())
+            .arg("--load-fit")
+            .arg(&fit)
+            .arg("--test")
+            .arg(test);
+        c
+    };
     for flag in [
         &["--n-estimators", "3"][..],
         &["--seed", "4"],
@@ -599,14 +610,7 @@ fn load_fit_refuses_estimator_flags_and_output_names_must_be_distinct() {
         &["--subsample-samples", "10"],
         &["--balance-probabilities"],
     ] {
-        cli()
-            .arg("predict")
-            .arg("--model")
-            .arg(clf_model())
-            .arg("--load-fit")
-            .arg(&fit)
-            .arg("--test")
-            .arg(example("iris_test.csv"))
+        from_fit(&example("iris_test.csv"))
             .args(flag)
             .assert()
             .failure()
@@ -618,14 +622,7 @@ fn load_fit_refuses_estimator_flags_and_output_names_must_be_distinct() {
         .replacen("id,", "prediction,", 1);
     std::fs::write(&test, text).unwrap();
     let out = dir.path().join("out.json");
-    cli()
-        .arg("predict")
-        .arg("--model")
-        .arg(clf_model())
-        .arg("--load-fit")
-        .arg(&fit)
-        .arg("--test")
-        .arg(&test)
+    from_fit(&test)
         .args(["--id-column", "prediction", "-o"])
         .arg(&out)
         .assert()

@@ -32,6 +32,33 @@ fn table() -> (DataFrame, Target, Target) {
     (x, labels, values)
 }
 
+/// The 2-member `fit_with_cache` knobs the saved-fit tests use.
+fn cached_config() -> EstimatorConfig {
+    EstimatorConfig {
+        n_estimators: 2,
+        fit_mode: FitMode::FitWithCache,
+        ..Default::default()
+    }
+}
+
+fn cached_classifier(
+    m: &Arc<PerFeatureTransformer>,
+    x: &DataFrame,
+    y: &Target,
+) -> FittedClassifier {
+    TabPFNClassifier::new(m.clone(), cached_config())
+        .unwrap()
+        .fit(x, y)
+        .unwrap()
+}
+
+fn cached_regressor(m: &Arc<PerFeatureTransformer>, x: &DataFrame, y: &Target) -> FittedRegressor {
+    TabPFNRegressor::new(m.clone(), cached_config())
+        .unwrap()
+        .fit(x, y)
+        .unwrap()
+}
+
 #[test]
 fn non_finite_weights_are_refused_naming_the_tensor() {
     for bad in [f32::NAN, f32::INFINITY] {
@@ -186,15 +213,7 @@ fn tamper(path: &std::path::Path, f: impl Fn(&mut Value)) {
 fn tampered_classifier_fits_are_refused_naming_the_field() {
     let (x, y, _) = table();
     let m = model(Task::Classification);
-    let cfg = EstimatorConfig {
-        n_estimators: 2,
-        fit_mode: FitMode::FitWithCache,
-        ..Default::default()
-    };
-    let fitted = TabPFNClassifier::new(m.clone(), cfg)
-        .unwrap()
-        .fit(&x, &y)
-        .unwrap();
+    let fitted = cached_classifier(&m, &x, &y);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fit");
     type Edit = Box<dyn Fn(&mut Value)>;
@@ -266,15 +285,7 @@ fn load_err<T>(r: tabpfn_model::Result<T>) -> String {
 fn tampered_regressor_fits_and_caches_are_refused() {
     let (x, _, y) = table();
     let m = model(Task::Regression);
-    let cfg = EstimatorConfig {
-        n_estimators: 2,
-        fit_mode: FitMode::FitWithCache,
-        ..Default::default()
-    };
-    let fitted = TabPFNRegressor::new(m.clone(), cfg)
-        .unwrap()
-        .fit(&x, &y)
-        .unwrap();
+    let fitted = cached_regressor(&m, &x, &y);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fit");
     fitted.save(&path).unwrap();
@@ -326,15 +337,7 @@ fn a_fit_loaded_with_other_weights_of_the_same_shape_is_refused() {
     );
     assert_eq!(a.config(), b.config());
     assert_ne!(a.weights_sha256(), b.weights_sha256());
-    let cfg = EstimatorConfig {
-        n_estimators: 2,
-        fit_mode: FitMode::FitWithCache,
-        ..Default::default()
-    };
-    let fitted = TabPFNClassifier::new(a.clone(), cfg)
-        .unwrap()
-        .fit(&x, &y)
-        .unwrap();
+    let fitted = cached_classifier(&a, &x, &y);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fit");
     fitted.save(&path).unwrap();

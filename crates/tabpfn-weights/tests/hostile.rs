@@ -2,7 +2,6 @@
 //! that names the limit or the problem — quickly, without a panic, a stack overflow or an
 //! allocation the file's size does not justify.
 
-use std::io::Write;
 use std::time::Instant;
 
 use tabpfn_weights::{pickle, Checkpoint};
@@ -119,27 +118,13 @@ fn many_dict_keys_parse_in_linear_time() {
 
 /// A torch-style archive with the given entries (stored or deflated).
 fn archive(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, data, deflate) in entries {
-        let opts = zip::write::SimpleFileOptions::default().compression_method(if *deflate {
-            zip::CompressionMethod::Deflated
-        } else {
-            zip::CompressionMethod::Stored
-        });
-        w.start_file(*name, opts).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
+    tabpfn_test_support::zip_archive(entries)
 }
 
-/// `{'state_dict': {'w': tensor(storage '0', offset, size, stride)}, 'config': {}}`.
-fn state_dict_pickle(numel: u32, offset: i64, size: &[i64], stride: &[i64]) -> Vec<u8> {
-    let mut p = Pickle::default()
-        .proto()
-        .op(b"}")
-        .str("state_dict")
-        .op(b"}")
-        .str("w")
+/// Pushes `torch._utils._rebuild_tensor_v2(storage '0' of `numel` floats, offset, size,
+/// stride, False)` onto the pickle's stack.
+fn tensor(p: Pickle, numel: u32, offset: i64, size: &[i64], stride: &[i64]) -> Pickle {
+    let mut p = p
         .op(b"ctorch._utils\n_rebuild_tensor_v2\n")
         .op(b"((")
         .str("storage")
@@ -157,9 +142,18 @@ fn state_dict_pickle(numel: u32, offset: i64, size: &[i64], stride: &[i64]) -> V
     for &s in stride {
         p = p.long(s);
     }
-    p.op(b"t")
-        .op(b"\x89")
-        .op(b"tR")
+    p.op(b"t").op(b"\x89").op(b"tR")
+}
+
+/// `{'state_dict': {'w': tensor(storage '0', offset, size, stride)}, 'config': {}}`.
+fn state_dict_pickle(numel: u32, offset: i64, size: &[i64], stride: &[i64]) -> Vec<u8> {
+    let p = Pickle::default()
+        .proto()
+        .op(b"}")
+        .str("state_dict")
+        .op(b"}")
+        .str("w");
+    tensor(p, numel, offset, size, stride)
         .op(b"s")
         .op(b"s")
         .str("config")
@@ -282,30 +276,13 @@ fn a_deflated_pickle_gets_the_archives_budget_not_its_own() {
 /// `{'state_dict': {'w0': T, 'w1': T, …}}` with one memoised tensor `T` over a storage of
 /// `numel` floats, referenced by `entries` keys.
 fn shared_view_pickle(numel: u32, entries: u32) -> Vec<u8> {
-    let mut p = Pickle::default()
+    let p = Pickle::default()
         .proto()
         .op(b"}")
         .str("state_dict")
         .op(b"}")
-        .str("w0")
-        .op(b"ctorch._utils\n_rebuild_tensor_v2\n")
-        .op(b"((")
-        .str("storage")
-        .op(b"ctorch\nFloatStorage\n")
-        .str("0")
-        .str("cpu")
-        .int(numel)
-        .op(b"tQ")
-        .long(0)
-        .op(b"(")
-        .long(numel as i64)
-        .op(b"t(")
-        .long(1)
-        .op(b"t")
-        .op(b"\x89")
-        .op(b"tR")
-        .put(0)
-        .op(b"s");
+        .str("w0");
+    let mut p = tensor(p, numel, 0, &[numel as i64], &[1]).put(0).op(b"s");
     for i in 1..entries {
         p = p.str(&format!("w{i}")).get(0).op(b"s");
     }
