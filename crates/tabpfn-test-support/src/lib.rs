@@ -174,6 +174,24 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
+/// A zip archive of `(name, bytes, deflate)` entries, as torch checkpoints and numpy's
+/// `.npz` files are: for building hostile inputs that get past the zip CRC.
+pub fn zip_archive(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data, deflate) in entries {
+        let method = if *deflate {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(*name, opts).expect("zip entry");
+        w.write_all(data).expect("zip write");
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,22 +244,4 @@ mod tests {
         assert!(check_close(&[1000.5f64], &[1000.0], Tolerance::rel(1e-3, 0.0)).is_ok());
         assert!(check_close(&[1.5f64], &[1.0], Tolerance::rel(1e-3, 0.0)).is_err());
     }
-}
-
-/// A zip archive of `(name, bytes, deflate)` entries, as torch checkpoints and numpy's
-/// `.npz` files are: for building hostile inputs that get past the zip CRC.
-pub fn zip_archive(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
-    use std::io::Write;
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, data, deflate) in entries {
-        let method = if *deflate {
-            zip::CompressionMethod::Deflated
-        } else {
-            zip::CompressionMethod::Stored
-        };
-        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
-        w.start_file(*name, opts).expect("zip entry");
-        w.write_all(data).expect("zip write");
-    }
-    w.finish().expect("zip finish").into_inner()
 }
