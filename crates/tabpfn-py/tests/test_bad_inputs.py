@@ -45,6 +45,7 @@ CASES = [
     ("regressor checkpoint", lambda: clf(model_path=REG).fit(X, Y), ValueError, "regression"),
     ("device", lambda: clf(device="tpu").fit(X, Y), ValueError, "tpu"),
     ("NaN regression target", lambda: TabPFNRegressor(model_path=REG).fit(X, np.full(20, np.nan)), ValueError, "NaN"),
+    ("complex regression target", lambda: TabPFNRegressor(model_path=REG).fit(X, np.ones(20) + 1j), ValueError, "Complex"),
     ("text regression target", lambda: TabPFNRegressor(model_path=REG).fit(X, ["a"] * 20), ValueError, "numeric"),
     ("inference_config", lambda: clf(inference_config={"NOPE": 1}).fit(X, Y), ValueError, "inference_config"),
     ("inference_config not a dict", lambda: clf(inference_config=[1]).fit(X, Y), ValueError, "inference_config"),

@@ -415,6 +415,8 @@ class TabPFNRegressor(RegressorMixin, _TabPFNBase):
     def fit(self, X: Any, y: Any) -> "TabPFNRegressor":
         target = _series_name(y)
         y = _as_1d(y, "y")
+        if np.iscomplexobj(y):
+            raise ValueError("Complex data not supported: y must be real for regression")
         try:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
