@@ -17,8 +17,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use tabpfn_model::{
-    builtin, ClassLabel, FitMode, FittedEstimator, PerFeatureTransformer, TabPFNClassifier,
-    TabPFNRegressor, Target, Task,
+    builtin, ClassLabel, DataFrame, FitMode, FittedClassifier, FittedEstimator,
+    PerFeatureTransformer, Probabilities, TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
 
 pub(crate) fn value_err(e: impl std::fmt::Display) -> PyErr {
@@ -142,6 +142,27 @@ fn labels_to_py<'py>(py: Python<'py>, classes: &[ClassLabel]) -> PyResult<Bound<
     Ok(list)
 }
 
+impl Fit {
+    /// A `[rows, classes]` output of the fitted classifier for the rows in `columns`, run
+    /// with the GIL released (`what` names the method in the error for a regressor).
+    fn class_matrix<'py>(
+        &self,
+        py: Python<'py>,
+        columns: &Bound<'py, PyList>,
+        what: &str,
+        run: impl Fn(&FittedClassifier, &DataFrame) -> tabpfn_model::Result<Probabilities> + Sync,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let FittedEstimator::Classifier(f) = &self.inner else {
+            return Err(value_err(format!("{what} needs a fitted classifier")));
+        };
+        let x = columns::frame(columns)?;
+        let p = py.detach(|| run(f, &x)).map_err(value_err)?;
+        let a = numpy::ndarray::Array2::from_shape_vec((p.rows, p.classes), p.data)
+            .map_err(value_err)?;
+        Ok(a.into_pyarray(py))
+    }
+}
+
 #[pymethods]
 impl Fit {
     /// Class probabilities `[rows, classes]` (float32) of the rows in `columns`.
@@ -150,14 +171,12 @@ impl Fit {
         py: Python<'py>,
         columns: &Bound<'py, PyList>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let FittedEstimator::Classifier(f) = &self.inner else {
-            return Err(value_err("predict_proba needs a fitted classifier"));
-        };
-        let x = columns::frame(columns)?;
-        let p = py.detach(|| f.predict_proba(&x)).map_err(value_err)?;
-        let a = numpy::ndarray::Array2::from_shape_vec((p.rows, p.classes), p.data)
-            .map_err(value_err)?;
-        Ok(a.into_pyarray(py))
+        self.class_matrix(
+            py,
+            columns,
+            "predict_proba",
+            FittedClassifier::predict_proba,
+        )
     }
 
     /// Mean member logits after temperature `[rows, classes]` (`predict_logits`).
@@ -166,14 +185,12 @@ impl Fit {
         py: Python<'py>,
         columns: &Bound<'py, PyList>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let FittedEstimator::Classifier(f) = &self.inner else {
-            return Err(value_err("predict_logits needs a fitted classifier"));
-        };
-        let x = columns::frame(columns)?;
-        let p = py.detach(|| f.predict_logits(&x)).map_err(value_err)?;
-        let a = numpy::ndarray::Array2::from_shape_vec((p.rows, p.classes), p.data)
-            .map_err(value_err)?;
-        Ok(a.into_pyarray(py))
+        self.class_matrix(
+            py,
+            columns,
+            "predict_logits",
+            FittedClassifier::predict_logits,
+        )
     }
 
     /// Every regression output: a dict of `mean`, `median`, `mode` `[rows]`, `quantiles`
