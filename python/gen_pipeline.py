@@ -208,6 +208,125 @@ def reg_subsample(rs: np.random.Generator):
                             inference_config={"SUBSAMPLE_SAMPLES": 0.3})
 
 
+def clf_knobs_rotate(rs: np.random.Generator):
+    """Every scalar inference_config knob off its default: rotated features and classes,
+    no fingerprint, 3-σ outlier clipping, sklearn's 16-decimal probabilities, other
+    categorical-inference thresholds."""
+    cols, y, n, _ = clf_mixed(rs)
+    return cols, y, n, dict(n_estimators=5, random_state=21, inference_config={
+        "FEATURE_SHIFT_METHOD": "rotate", "CLASS_SHIFT_METHOD": "rotate",
+        "FINGERPRINT_FEATURE": False, "OUTLIER_REMOVAL_STD": 3.0,
+        "USE_SKLEARN_16_DECIMAL_PRECISION": True,
+        "MAX_UNIQUE_FOR_CATEGORICAL_FEATURES": 4, "MIN_UNIQUE_FOR_NUMERICAL_FEATURES": 6,
+        "MIN_NUMBER_SAMPLES_FOR_CATEGORICAL_INFERENCE": 50,
+        "MAX_NUMBER_OF_CLASSES": 3, "MAX_NUMBER_OF_SAMPLES": 500,
+    })
+
+
+_CUSTOM_CLF = [
+    {"name": "quantile_uni_fine", "categorical_name": "ordinal_shuffled",
+     "append_original": True, "subsample_features": 0.6, "global_transformer_name": "svd"},
+    {"name": "none", "categorical_name": "none", "append_original": False,
+     "subsample_features": -1, "global_transformer_name": None},
+    {"name": "safepower", "categorical_name": "ordinal_common_categories",
+     "append_original": "auto", "subsample_features": 1.5, "global_transformer_name": "None"},
+]
+
+
+def clf_custom_transforms(rs: np.random.Generator):
+    """PREPROCESS_TRANSFORMS with three configs over 5 members (two left over), feature
+    subsampling with and without replacement, no shifts."""
+    cols, y, n, _ = clf_7class_text(rs)
+    return cols, y, n, dict(n_estimators=5, random_state=4, inference_config={
+        "PREPROCESS_TRANSFORMS": _CUSTOM_CLF,
+        "FEATURE_SHIFT_METHOD": None, "CLASS_SHIFT_METHOD": None,
+    })
+
+
+def reg_custom_transforms(rs: np.random.Generator):
+    """Regressor: custom configs × safepower-only targets, NaN-border repair off, rotated
+    features, an outlier clip through the task's default key."""
+    cols, y, n, _ = reg_onehot(rs)
+    return cols, y, n, dict(n_estimators=4, random_state=6, inference_config={
+        "PREPROCESS_TRANSFORMS": [
+            {"name": "quantile_uni", "categorical_name": "onehot", "append_original": False,
+             "subsample_features": 0.7, "global_transformer_name": "svd"},
+            {"name": "none", "categorical_name": "ordinal_very_common_categories",
+             "append_original": True, "subsample_features": -1,
+             "global_transformer_name": None},
+        ],
+        "REGRESSION_Y_PREPROCESS_TRANSFORMS": ["safepower"],
+        "FIX_NAN_BORDERS_AFTER_TARGET_TRANSFORM": False,
+        "FEATURE_SHIFT_METHOD": "rotate",
+        "_REGRESSION_DEFAULT_OUTLIER_REMOVAL_STD": 4.0,
+    })
+
+
+def _with_all_missing(cols, n, t, rs, text=True):
+    """A numeric column with no value in the training rows (values at test), and an
+    all-missing text column."""
+    miss = np.full(t, np.nan)
+    miss[n:] = rs.normal(size=t - n)
+    txt = np.array([None] * t, dtype=object)
+    return cols[:1] + [("missing", miss)] + cols[1:] + ([("missing_txt", txt)] if text else [])
+
+
+def _numeric_clf(rs, n, m):
+    t = n + m
+    x = rs.normal(size=(t, 3))
+    x[rs.random((t, 3)) < 0.04] = np.nan
+    y = np.where(np.nan_to_num(x[:, 0]) + 0.5 * np.nan_to_num(x[:, 1]) > 0, "yes", "no")
+    return [(f"f{j}", x[:, j]) for j in range(3)], y.astype(object)
+
+
+def clf_all_missing(rs: np.random.Generator):
+    """More than 100 rows: the all-missing column takes the categorical path. (With an
+    all-missing text column as well, 2.2.1 itself fails at predict; docs/pipeline.md.)"""
+    n = 130
+    cols, y = _numeric_clf(rs, n, 20)
+    return (_with_all_missing(cols, n, len(y), rs, text=False), y, n,
+            dict(n_estimators=4, random_state=1))
+
+
+def clf_all_missing_small(rs: np.random.Generator):
+    """Fewer than 100 rows: the all-missing numeric column stays numeric."""
+    n = 60
+    cols, y = _numeric_clf(rs, n, 15)
+    return _with_all_missing(cols, n, len(y), rs), y, n, dict(n_estimators=4, random_state=2)
+
+
+def reg_all_missing(rs: np.random.Generator):
+    cols, y, n, params = reg_mixed(rs)
+    cols = [c for c in cols if c[0] != "txt"]
+    return (_with_all_missing(cols, n, len(y), rs, text=False), y, n,
+            dict(n_estimators=4, random_state=3))
+
+
+WIDE_FEATURES, WIDE_LIMIT = 506, 500
+
+
+def clf_wide(rs: np.random.Generator):
+    """More features than MAX_NUMBER_OF_FEATURES: tabpfn-rs subsamples each member to 500
+    of them by itself (rust_params); the reference runs the same draw through its own
+    `subsample_features` with the fraction (500 − ½) / 506 and the limit lifted."""
+    n, m = 30, 8
+    t = n + m
+    x = rs.normal(size=(t, WIDE_FEATURES))
+    x[rs.random((t, WIDE_FEATURES)) < 0.02] = np.nan
+    y = (np.nansum(x[:, :5], axis=1) > 0).astype(float)
+    cols = [(f"f{j:03d}", x[:, j]) for j in range(WIDE_FEATURES)]
+    frac = (WIDE_LIMIT - 0.5) / WIDE_FEATURES
+    clf_defaults = [
+        {"name": "quantile_uni_coarse", "categorical_name": "ordinal_very_common_categories_shuffled",
+         "append_original": "auto", "subsample_features": frac, "global_transformer_name": "svd"},
+        {"name": "none", "categorical_name": "numeric", "append_original": False,
+         "subsample_features": frac, "global_transformer_name": None},
+    ]
+    params = dict(n_estimators=2, random_state=7, ignore_pretraining_limits=True,
+                  inference_config={"PREPROCESS_TRANSFORMS": clf_defaults})
+    return cols, y, n, params, dict(n_estimators=2, random_state=7)
+
+
 CASES = {
     "clf_mixed": ("classification", "tiny_clf", clf_mixed),
     "clf_binary_numeric": ("classification", "tiny_clf", clf_binary_numeric),
@@ -220,6 +339,13 @@ CASES = {
     "clf_subsample": ("classification", "tiny_clf", clf_subsample),
     "clf_subsample_all": ("classification", "tiny_clf", clf_subsample_all),
     "reg_subsample": ("regression", "tiny_reg", reg_subsample),
+    "clf_knobs_rotate": ("classification", "tiny_clf", clf_knobs_rotate),
+    "clf_custom_transforms": ("classification", "tiny_clf", clf_custom_transforms),
+    "reg_custom_transforms": ("regression", "tiny_reg", reg_custom_transforms),
+    "clf_all_missing": ("classification", "tiny_clf", clf_all_missing),
+    "clf_all_missing_small": ("classification", "tiny_clf", clf_all_missing_small),
+    "reg_all_missing": ("regression", "tiny_reg", reg_all_missing),
+    "clf_wide": ("classification", "tiny_clf", clf_wide),
 }
 
 
@@ -259,7 +385,9 @@ def run_case(name: str) -> None:
 
     task, model, make = CASES[name]
     rs = np.random.default_rng(sum(map(ord, name)))
-    cols, y, n, params = make(rs)
+    made = make(rs)
+    cols, y, n, params = made[:4]
+    rust_params = made[4] if len(made) > 4 else None
     t = len(y)
     x_train, x_test = frame(cols, slice(0, n)), frame(cols, slice(n, t))
     y_train = y[:n]
@@ -278,7 +406,7 @@ def run_case(name: str) -> None:
     outputs = list(ex.iter_outputs(X_enc, devices=est.devices_, autocast=False))
     for i, (cfg, pre) in enumerate(zip(ex.ensemble_configs, ex.preprocessors)):
         steps = pre.steps
-        salt = next(s.rnd_salt_ for s in steps if hasattr(s, "rnd_salt_"))
+        salt = next((s.rnd_salt_ for s in steps if hasattr(s, "rnd_salt_")), None)
         perm = next(s.index_permutation_ for s in steps if hasattr(s, "index_permutation_"))
         arrays[f"m{i}_x_train"] = np.asarray(ex.X_trains[i], dtype=np.float64)
         arrays[f"m{i}_x_test"] = np.asarray(pre.transform(X_enc).X, dtype=np.float64)
@@ -287,15 +415,18 @@ def run_case(name: str) -> None:
         info = {
             "seed": seeds[i],
             "transform": cfg.preprocess_config.name,
-            "salt": int(salt),
+            "salt": None if salt is None else int(salt),
             "feature_permutation": [int(v) for v in perm],
             "cat_ix": [int(v) for v in ex.cat_ixs[i]],
-            "fingerprint_column": int(list(perm).index(len(perm) - 1)),
+            "fingerprint_column": (None if salt is None
+                                   else int(list(perm).index(len(perm) - 1))),
         }
         if cfg.subsample_ix is not None:
             info["subsample_ix"] = [int(v) for v in cfg.subsample_ix]
         if task == "classification":
-            info["class_permutation"] = [int(v) for v in cfg.class_permutation]
+            perm_c = cfg.class_permutation
+            info["class_permutation"] = (list(range(len(est.classes_))) if perm_c is None
+                                         else [int(v) for v in perm_c])
         else:
             tt = cfg.target_transform
             info["target_transform"] = None if tt is None else "safepower"
@@ -338,6 +469,8 @@ def run_case(name: str) -> None:
         "classes": classes, "members": members, "low_memory_seeds": lm_seeds,
         "n_train": n, "n_test": t - n,
     }
+    if rust_params is not None:
+        meta["rust_params"] = rust_params
     (OUT / f"{name}.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     save_npz(OUT / f"{name}.npz", keep_float64=True, **arrays)
     print(f"{name}: {len(members)} members, seeds {seeds}")

@@ -11,7 +11,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tabpfn_model::{
     builtin, ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
-    PerFeatureTransformer, SubsampleSamples, TabPFNClassifier, TabPFNRegressor, Target, Task,
+    InferenceConfig, PerFeatureTransformer, SubsampleSamples, TabPFNClassifier, TabPFNRegressor,
+    Target, Task,
 };
 
 use crate::csv_input::parse_number;
@@ -115,6 +116,14 @@ pub struct PredictArgs {
     /// --ignore-limits, in bounded time and memory.
     #[arg(long, value_name = "N|FRACTION", conflicts_with = "load_fit")]
     pub subsample_samples: Option<SubsampleSamples>,
+    /// inference_config keys of the reference (tabpfn 2.2.1's ModelInterfaceConfig), each
+    /// as KEY=VALUE (VALUE in JSON or Python spelling: 12.5, false, None, rotate,
+    /// '[null, "safepower"]') or as a JSON file holding {KEY: value, …}; repeatable.
+    /// E.g. FINGERPRINT_FEATURE=false, FEATURE_SHIFT_METHOD=rotate, CLASS_SHIFT_METHOD=None,
+    /// OUTLIER_REMOVAL_STD=None, PREPROCESS_TRANSFORMS='[{"name": "none", "categorical_name":
+    /// "numeric"}]'. Every key and what is implemented: docs/pipeline.md.
+    #[arg(long, value_name = "KEY=VALUE|FILE.json", conflicts_with = "load_fit")]
+    pub inference_config: Vec<String>,
     /// Column copied from the test CSV to the output (and not used as a feature).
     #[arg(long)]
     pub id_column: Option<String>,
@@ -141,11 +150,43 @@ pub struct PredictArgs {
     pub quiet: bool,
 }
 
-fn estimator_config(a: &PredictArgs) -> Result<EstimatorConfig> {
+/// The largest `--inference-config` JSON file read.
+const MAX_INFERENCE_CONFIG_BYTES: u64 = 1 << 20;
+
+/// `--inference-config` items: `KEY=VALUE`, or a JSON file of `{KEY: value}`.
+fn inference_config(items: &[String]) -> Result<InferenceConfig> {
+    let mut out = InferenceConfig::default();
+    for item in items {
+        let part = if item.contains('=') {
+            InferenceConfig::from_assignments(std::slice::from_ref(item))?
+        } else {
+            let path = Path::new(item);
+            let bytes = tabpfn_weights::files::read_bounded(
+                path,
+                MAX_INFERENCE_CONFIG_BYTES,
+                "inference config",
+            )
+            .with_context(|| {
+                format!("--inference-config {item}: neither KEY=VALUE nor a readable JSON file")
+            })?;
+            let v: serde_json::Value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: not valid JSON", path.display()))?;
+            InferenceConfig::from_json(&v).with_context(|| path.display().to_string())?
+        };
+        out.extend(part)?;
+    }
+    Ok(out)
+}
+
+fn estimator_config(a: &PredictArgs, task: Task) -> Result<EstimatorConfig> {
     if a.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    Ok(EstimatorConfig {
+    let ic = inference_config(&a.inference_config)?;
+    if a.subsample_samples.is_some() && ic.keys().any(|k| k == "SUBSAMPLE_SAMPLES") {
+        bail!("--subsample-samples and --inference-config SUBSAMPLE_SAMPLES=… both set the rows per member; give one");
+    }
+    let mut cfg = EstimatorConfig {
         n_estimators: a.n_estimators,
         softmax_temperature: a.softmax_temperature,
         average_before_softmax: a.average_before_softmax,
@@ -162,7 +203,9 @@ fn estimator_config(a: &PredictArgs) -> Result<EstimatorConfig> {
         // a row's prediction must not depend on the --batch-size chunk it is read in
         row_independent: true,
         ..Default::default()
-    })
+    };
+    ic.apply(&mut cfg, task).context("--inference-config")?;
+    Ok(cfg)
 }
 
 fn progress_bar(quiet: bool) -> ProgressBar {
@@ -200,9 +243,8 @@ fn read_training(a: &PredictArgs, table: &Chunk, task: Task) -> Result<Training>
         {
             continue;
         }
-        if table.cells(j).iter().all(|(_, c)| c.is_none()) {
-            bail!("{path}: column `{name}` has no values (every cell is missing); remove it or pass --drop {name}");
-        }
+        // a column with no value at all is numeric and all-NaN, as pandas reads it; the
+        // estimators then treat it as the reference does (docs/pipeline.md)
         cols.push(table.typed_column(j, table.is_numeric(j))?);
     }
     if cols.is_empty() {
@@ -411,7 +453,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         Some(c) if c.is_ascii() => Some(c as u8),
         Some(c) => bail!("--delimiter must be one ASCII character, got `{c}`"),
     };
-    let cfg = estimator_config(&a)?;
+    let cfg = estimator_config(&a, task)?;
     let bar = progress_bar(a.quiet);
     let mut label_text = HashMap::new();
     let fitted = if let Some(fit) = &a.load_fit {
@@ -458,6 +500,17 @@ pub fn run(a: PredictArgs) -> Result<()> {
                     })
                     .collect::<Result<Vec<_>>>()?,
             );
+        }
+        if let Some(m) = cfg.member_feature_limit(tr.x.n_columns()) {
+            if !a.quiet {
+                eprintln!(
+                    "tabpfn-cli: {} has {} feature columns, more than the {m} TabPFN v2 was \
+                     pretrained on: each ensemble member sees a random {m} of them \
+                     (--ignore-limits: every member sees all)",
+                    train_path.display(),
+                    tr.x.n_columns()
+                );
+            }
         }
         bar.set_message(format!(
             "fitting {} members on {} rows",

@@ -273,13 +273,6 @@ fn bad_inputs_are_clear_errors() {
         "train.csv:2: the regression target `y` holds `low`",
     );
     bad(
-        "a,b,y\n1,NA,x\n2,,z\n3,?,x\n",
-        TEST,
-        &[],
-        &m,
-        "column `b` has no values",
-    );
-    bad(
         "a,a,y\n1,2,x\n2,3,z\n",
         TEST,
         &[],

@@ -21,10 +21,10 @@ use tabpfn_model::pipeline::ensemble::{
     classifier_draws, low_memory_seeds, regressor_draws, subsample_rows,
 };
 use tabpfn_model::pipeline::{
-    Column, DataFrame, EstimatorConfig, FitMode, NumpyRng, SubsampleSamples, TabPFNClassifier,
-    TabPFNRegressor, Target, DEFAULT_QUANTILES,
+    Column, DataFrame, EstimatorConfig, FitMode, InferenceConfig, NumpyRng, OutlierRemoval,
+    TabPFNClassifier, TabPFNRegressor, Target, DEFAULT_QUANTILES,
 };
-use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table};
+use tabpfn_model::{ForwardOptions, PerFeatureTransformer, Table, Task};
 use tabpfn_test_support::{assert_close, max_abs_diff};
 
 fn dir() -> PathBuf {
@@ -103,7 +103,9 @@ fn target(meta: &Value) -> Target {
 }
 
 fn config(meta: &Value, mode: FitMode) -> EstimatorConfig {
-    let p = &meta["params"];
+    // `rust_params`: the knobs that give the reference's run in this port, where they
+    // differ (the wide-table rule, which the reference runs with an explicit config)
+    let p = meta.get("rust_params").unwrap_or(&meta["params"]);
     let mut c = EstimatorConfig {
         fit_mode: mode,
         ..Default::default()
@@ -127,11 +129,19 @@ fn config(meta: &Value, mode: FitMode) -> EstimatorConfig {
         c.categorical_features_indices =
             Some(v.iter().map(|i| i.as_u64().unwrap() as usize).collect());
     }
-    let sub = &p["inference_config"]["SUBSAMPLE_SAMPLES"];
-    if let Some(k) = sub.as_u64() {
-        c.subsample_samples = Some(SubsampleSamples::Count(k as usize));
-    } else if let Some(f) = sub.as_f64() {
-        c.subsample_samples = Some(SubsampleSamples::Fraction(f));
+    if let Some(v) = p.get("ignore_pretraining_limits").and_then(Value::as_bool) {
+        c.ignore_pretraining_limits = v;
+    }
+    // the fixture's inference_config dict goes through the one parser every front end uses
+    if let Some(ic) = p.get("inference_config") {
+        let task = if meta["task"] == "classification" {
+            Task::Classification
+        } else {
+            Task::Regression
+        };
+        InferenceConfig::from_json(ic)
+            .and_then(|ic| ic.apply(&mut c, task))
+            .unwrap_or_else(|e| panic!("inference_config {ic}: {e}"));
     }
     c
 }
@@ -179,6 +189,7 @@ fn compare_matrix(
         [expected.nrows(), expected.ncols()],
         "{case}/{what}: shape"
     );
+    let tol = if transform == "safepower" { 1e-6 } else { 1e-9 };
     let mut worst = 0.0f64;
     for j in 0..got.n_columns() {
         if Some(j) == skip {
@@ -193,15 +204,18 @@ fn compare_matrix(
                 );
             }
         } else {
-            worst = worst.max(column_diff(
-                case,
-                &format!("{what} col {j}"),
-                &got.columns[j],
-                &exp,
-            ));
+            let d = column_diff(case, &format!("{what} col {j}"), &got.columns[j], &exp);
+            if d > tol {
+                let k = exp.len().min(4);
+                println!(
+                    "{case}/{what} ({transform}): column {j} Δ {d:e}; first rows {:?}, expected {:?}",
+                    &got.columns[j][..k],
+                    &exp[..k]
+                );
+            }
+            worst = worst.max(d);
         }
     }
-    let tol = if transform == "safepower" { 1e-6 } else { 1e-9 };
     assert!(
         worst <= tol,
         "{case}/{what} ({transform}): worst relative Δ {worst:e} > {tol:e}"
@@ -234,7 +248,7 @@ fn decisions_and_matrices(name: &str) {
         .collect();
     if is_clf {
         let n_classes = meta["classes"].as_array().unwrap().len();
-        let d = classifier_draws(cfg.random_state, n, n_classes);
+        let d = classifier_draws(cfg.random_state, n, n_classes, cfg.class_shift);
         assert_eq!(d.member_seeds, expected_seeds, "{name}: member seeds");
         let perms: Vec<Vec<usize>> = members_meta
             .iter()
@@ -246,7 +260,7 @@ fn decisions_and_matrices(name: &str) {
             "{name}: class permutations"
         );
         assert_eq!(
-            low_memory_seeds(cfg.random_state, n, Some(n_classes)).1,
+            low_memory_seeds(cfg.random_state, n, Some((n_classes, cfg.class_shift))).1,
             lm_expected,
             "{name}: low_memory seeds"
         );
@@ -438,7 +452,11 @@ fn network_on_reference_members(name: &str) {
     let is_clf = meta["task"] == "classification";
     let m = model(meta["model"].as_str().unwrap());
     let opts = ForwardOptions {
-        remove_outliers_std: if is_clf { Some(12.0) } else { None },
+        remove_outliers_std: match cfg.outlier_removal {
+            OutlierRemoval::Auto => is_clf.then_some(12.0),
+            OutlierRemoval::Off => None,
+            OutlierRemoval::Std(s) => Some(s),
+        },
         query_chunk: None,
         ..Default::default()
     };
@@ -615,7 +633,14 @@ cases!(
     clf_small_1feat,
     clf_subsample,
     clf_subsample_all,
-    reg_subsample
+    reg_subsample,
+    clf_knobs_rotate,
+    clf_custom_transforms,
+    reg_custom_transforms,
+    clf_all_missing,
+    clf_all_missing_small,
+    reg_all_missing,
+    clf_wide
 );
 
 /// A saved fit predicts exactly what the in-memory fit predicts, in every fit mode.

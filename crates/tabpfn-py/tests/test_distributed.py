@@ -1,6 +1,7 @@
 """tabpfn_rs.distributed: a Dask DataFrame predicted on a LocalCluster of 2 worker
 processes equals the single-process predictions bit for bit; the fit reaches each worker
-once; fits that are not row independent are refused. (Spark: scripts/spark-predict.sh.)"""
+once or twice, not per partition; fits that are not row independent are refused.
+(Spark: scripts/spark-predict.sh.)"""
 
 import pickle
 import warnings
@@ -113,9 +114,14 @@ def test_classifier_probabilities_equal_single_process_bit_for_bit(data, client)
     assert (got.dtypes == np.float32).all()
     assert not np.isnan(got.to_numpy()).any()
     assert np.array_equal(got.to_numpy(), want)
-    # shipped once per worker, whatever the 8 partitions; never unpickled by the scheduler
+    # shipped per worker, not per partition, and never unpickled by the scheduler. A worker
+    # usually unpickles it once; a task that reaches a worker before the broadcast's copy
+    # does fetches it itself and the late copy is unpickled again (seen in CI: {1, 2}), so
+    # the bound is two per worker, still fewer in all than the 8 partitions.
     print(f"unpickles per worker: {workers}, in the client/scheduler process: {here}")
-    assert sorted(workers.values()) == [1, 1] and here == 0
+    assert here == 0
+    assert all(1 <= n <= 2 for n in workers.values()), workers
+    assert sum(workers.values()) < N_PARTITIONS, workers
 
 
 def test_regressor_mean_equals_single_process_bit_for_bit(data, client):

@@ -1,6 +1,8 @@
 //! Per-member categorical encodings (`EncodeCategoricalFeaturesStep`): shuffled ordinal
 //! codes for very common categories (configs A/A′) and one-hot (config B′).
 
+use serde::{Deserialize, Serialize};
+
 use super::numpy_rng::NumpyRng;
 
 /// Sorted unique values with NaN last (numpy `np.unique` / sklearn `_unique`), and counts.
@@ -34,12 +36,24 @@ fn position(categories: &[f64], x: f64) -> Option<usize> {
     }
 }
 
+/// Which categorical columns an `ordinal*` encoding keeps (the name's middle part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CategoryFilter {
+    /// `ordinal`, `ordinal_shuffled`: every categorical column.
+    All,
+    /// `ordinal_common_categories*`: the rarest value occurs at least 10 times.
+    Common,
+    /// `ordinal_very_common_categories*`: that, and fewer than `rows / 10` distinct values.
+    VeryCommon,
+}
+
 /// A fitted categorical encoding of one member.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CategoricalEncoding {
     /// Columns unchanged.
     Passthrough,
-    /// Kept columns first as shuffled ordinal codes (unknown and missing → NaN), the rest after.
+    /// Kept columns first as (possibly shuffled) ordinal codes (unknown and missing → NaN),
+    /// the rest after.
     OrdinalShuffled {
         kept: Vec<usize>,
         categories: Vec<Vec<f64>>,
@@ -56,28 +70,42 @@ pub enum CategoricalEncoding {
 }
 
 impl CategoricalEncoding {
-    /// `ordinal_very_common_categories_shuffled`: keeps a categorical column iff its rarest
-    /// value occurs ≥ 10 times and it has fewer than `rows / 10` distinct values.
-    /// Returns the encoding and the new categorical indices.
-    pub fn fit_ordinal_shuffled(
+    /// The `ordinal*` encodings: keeps the categorical columns that pass `filter` (all,
+    /// rarest value ≥ 10 times, or that and fewer than `rows / 10` distinct values) as
+    /// ordinal codes, randomly relabelled per column when `shuffled`. The configs A/A′ use
+    /// `ordinal_very_common_categories_shuffled`. Returns the encoding and the new
+    /// categorical indices.
+    pub fn fit_ordinal(
         x: &[Vec<f64>],
         rows: usize,
         cat: &[usize],
         seed: u64,
+        filter: CategoryFilter,
+        shuffled: bool,
     ) -> (Self, Vec<usize>) {
         let kept: Vec<usize> = (0..x.len())
             .filter(|i| cat.contains(i))
             .filter(|&i| {
                 let (values, counts) = unique_with_counts(&x[i]);
                 let least = counts.iter().copied().min().unwrap_or(0);
-                least >= 10 && values.len() < rows / 10
+                match filter {
+                    CategoryFilter::All => true,
+                    CategoryFilter::Common => least >= 10,
+                    CategoryFilter::VeryCommon => least >= 10 && values.len() < rows / 10,
+                }
             })
             .collect();
         let categories: Vec<Vec<f64>> = kept.iter().map(|&i| unique_with_counts(&x[i]).0).collect();
         let mut rng = NumpyRng::new(seed);
         let perms = categories
             .iter()
-            .map(|c| rng.permutation(c.len()))
+            .map(|c| {
+                if shuffled {
+                    rng.permutation(c.len())
+                } else {
+                    (0..c.len()).collect()
+                }
+            })
             .collect();
         let new_cat = (0..kept.len()).collect();
         (

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds};
-use super::estimator::{check_fit_shape, Encoded, EstimatorConfig, FitMode, Runner, MAX_CLASSES};
+use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds, CLASSIFIER_CONFIGS};
+use super::estimator::{check_fit_shape, Encoded, EstimatorConfig, FitMode, Runner};
 use super::fitted::{Fitted, FittedEnsemble, Head, HeadImpl, MemberSpec};
 use super::frame::{ClassLabel, DataFrame, Target};
 use super::postprocess::{combine_class_logits, mean_class_logits, unpermute_classes};
@@ -92,12 +92,17 @@ impl TabPFNClassifier {
         let (classes, y_idx) = encode_labels(y)?;
         let n_classes = classes.len();
         let n_out = self.model.config().n_out();
-        if n_classes > MAX_CLASSES || n_classes > n_out {
+        let limit = cfg.max_classes.min(n_out);
+        if n_classes > limit {
             return Err(input_err(
                 "y",
                 format!(
-                    "has {n_classes} classes; TabPFN supports at most {}",
-                    MAX_CLASSES.min(n_out)
+                    "has {n_classes} classes; TabPFN supports at most {limit}{}",
+                    if cfg.max_classes < n_out {
+                        " (MAX_NUMBER_OF_CLASSES)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
@@ -108,10 +113,10 @@ impl TabPFNClassifier {
         let encoded = Encoded::fit(x, cfg)?;
         let n = cfg.n_estimators;
         let (perms, seeds) = if cfg.fit_mode == FitMode::LowMemory {
-            let (p, s) = low_memory_seeds(cfg.random_state, n, Some(n_classes));
+            let (p, s) = low_memory_seeds(cfg.random_state, n, Some((n_classes, cfg.class_shift)));
             (p.unwrap_or_default(), s)
         } else {
-            let d = classifier_draws(cfg.random_state, n, n_classes);
+            let d = classifier_draws(cfg.random_state, n, n_classes, cfg.class_shift);
             (d.class_permutations.unwrap_or_default(), d.member_seeds)
         };
         let ensemble = FittedEnsemble {
@@ -175,7 +180,7 @@ impl HeadImpl for Classification {
         model: &PerFeatureTransformer,
     ) -> Result<Self> {
         let c = s.classes.len();
-        let limit = MAX_CLASSES.min(model.config().n_out());
+        let limit = ensemble.config().max_classes.min(model.config().n_out());
         if c == 0 || c > limit {
             return Err(input_err(
                 "classes",
@@ -248,7 +253,7 @@ impl HeadImpl for Classification {
     ) -> Vec<MemberSpec> {
         let n = ensemble.config().n_estimators;
         let mut rows = rows.map(Vec::into_iter);
-        classifier_configs(n)
+        classifier_configs(n, ensemble.config().member_configs(&CLASSIFIER_CONFIGS))
             .into_iter()
             .zip(&self.perms)
             .map(|(config, perm)| {
@@ -322,6 +327,7 @@ impl Fitted<Classification> {
             cfg.average_before_softmax,
             cfg.balance_probabilities
                 .then_some(&self.head.class_counts[..]),
+            cfg.sklearn_16_decimal_precision,
         );
         check_finite(&data, "class probabilities")?;
         Ok(Probabilities {

@@ -60,7 +60,8 @@ pub struct TableEncoder {
     names: Vec<String>,
     text_columns: Vec<bool>,
     encoded: Vec<EncodedColumn>,
-    /// Numeric, non-categorical columns in input order, after the encoded ones.
+    /// Numeric, non-categorical columns in input order, after the encoded ones (and text
+    /// columns that had no value at fit, all NaN).
     passthrough: Vec<usize>,
     /// Inferred categorical columns, as original positions (used unchanged downstream).
     categorical: Vec<usize>,
@@ -154,6 +155,12 @@ impl TableEncoder {
                     placeholder: false,
                 }),
                 ColumnValues::Numeric(_) => passthrough.push(ix),
+                // 2.2.1: a text column with no value at all stays `object` through
+                // `convert_dtypes`, so the ordinal encoder skips it and it passes through,
+                // all NaN (see `transform`)
+                ColumnValues::Text(v) if !is_cat && v.iter().all(Option::is_none) => {
+                    passthrough.push(ix)
+                }
                 ColumnValues::Text(v) => {
                     let cats = if is_cat {
                         sorted_unique_text(v.iter().flatten().map(String::as_str))
@@ -227,11 +234,6 @@ impl TableEncoder {
                 "categorical column {c} is out of range ({n} columns)"
             ));
         }
-        for &p in &self.passthrough {
-            if self.text_columns[p] {
-                return Err(format!("text column {p} cannot pass through unencoded"));
-            }
-        }
         Ok(())
     }
 
@@ -296,18 +298,48 @@ impl TableEncoder {
         }
         let offset = self.encoded.len();
         for (k, &src) in self.passthrough.iter().enumerate() {
-            if let ColumnValues::Numeric(v) = &x.columns()[src].values {
-                for i in 0..rows {
-                    out[[i, offset + k]] = v[i];
+            match &x.columns()[src].values {
+                ColumnValues::Numeric(v) => {
+                    for i in 0..rows {
+                        out[[i, offset + k]] = v[i];
+                    }
+                }
+                ColumnValues::Text(v) => {
+                    // a text column that had no value at fit (so it was never encoded)
+                    if let Some(i) = v.iter().position(Option::is_some) {
+                        return Err(input_err(
+                            &format!("column `{}`", self.names[src]),
+                            format!(
+                                "row {i} holds `{}`, but the column had no value at all at fit, \
+                                 so it has no encoding (tabpfn 2.2.1 fails here too: \
+                                 \"could not convert string to float\")",
+                                v[i].as_deref().unwrap_or("")
+                            ),
+                        ));
+                    }
+                    for i in 0..rows {
+                        out[[i, offset + k]] = f64::NAN;
+                    }
                 }
             }
         }
         // 2.2.1 quirk: the NaN of a missing text cell goes to the column's original position.
-        for enc in self.encoded.iter().filter(|e| e.placeholder) {
-            if let ColumnValues::Text(v) = &x.columns()[enc.source].values {
+        let text_sources = self
+            .encoded
+            .iter()
+            .filter(|e| e.placeholder)
+            .map(|e| e.source)
+            .chain(
+                self.passthrough
+                    .iter()
+                    .copied()
+                    .filter(|&p| self.text_columns[p]),
+            );
+        for src in text_sources {
+            if let ColumnValues::Text(v) = &x.columns()[src].values {
                 for (i, cell) in v.iter().enumerate() {
                     if cell.is_none() {
-                        out[[i, enc.source]] = f64::NAN;
+                        out[[i, src]] = f64::NAN;
                     }
                 }
             }

@@ -2,15 +2,12 @@
 //! member configs in blocks (A,A,A,A,B,B,B,B), class permutations, and the member seeds,
 //! drawn from the main generator in the reference's order (pipeline.md §6.1).
 
+use super::estimator::{ShiftMethod, TargetTransform};
 use super::member::PreprocessorConfig;
 use super::numpy_rng::NumpyRng;
 
 /// `np.iinfo(np.int32).max`, the bound of the reference's integer seeds.
 pub const MAX_INT_SEED: i64 = 2_147_483_647;
-
-// `choice_without_replacement` follows numpy only up to 10 000 (and asserts it): the feature
-// shift draw asks for `n_estimators` of `n_estimators`.
-const _: () = assert!(super::estimator::MAX_ESTIMATORS <= 10_000);
 
 /// Everything random about an ensemble, as integers.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +16,7 @@ pub struct EnsembleDraws {
     pub member_seeds: Vec<u64>,
     /// Classifier only: member `i` trains on labels `perm[y]`.
     pub class_permutations: Option<Vec<Vec<usize>>>,
-    /// Feature shift counts (drawn, unused with the default "shuffle").
+    /// Feature shift counts (used by `FEATURE_SHIFT_METHOD="rotate"` only).
     pub feature_shifts: Vec<i64>,
 }
 
@@ -61,8 +58,35 @@ pub fn subsample_rows(random_state: u64, n: usize, n_train: usize, k: usize) -> 
         .collect()
 }
 
-/// D4–D5: class permutations (`CLASS_SHIFT_METHOD="shuffle"`).
-fn class_permutation_draws(rng: &mut NumpyRng, n: usize, n_classes: usize) -> Vec<Vec<usize>> {
+/// D4–D5: class permutations, by `CLASS_SHIFT_METHOD`.
+fn class_permutation_draws(
+    rng: &mut NumpyRng,
+    n: usize,
+    n_classes: usize,
+    method: ShiftMethod,
+) -> Vec<Vec<usize>> {
+    match method {
+        ShiftMethod::Shuffle => class_shuffle_draws(rng, n, n_classes),
+        ShiftMethod::Rotate => {
+            // `np.roll(arange(c), s)` for `s` in a permutation of 0..c, then `n` picks
+            let shifts = rng.permutation(n_classes);
+            let picks = rng.integers_n(0, n_classes as i64, n);
+            picks
+                .into_iter()
+                .map(|p| {
+                    let s = shifts[p as usize];
+                    (0..n_classes)
+                        .map(|i| (i + n_classes - s) % n_classes)
+                        .collect()
+                })
+                .collect()
+        }
+        ShiftMethod::Identity => vec![(0..n_classes).collect(); n],
+    }
+}
+
+/// `CLASS_SHIFT_METHOD="shuffle"`: argsort of uniform noise, deduplicated, balanced.
+fn class_shuffle_draws(rng: &mut NumpyRng, n: usize, n_classes: usize) -> Vec<Vec<usize>> {
     let mut perms: Vec<Vec<usize>> = (0..3 * n)
         .map(|_| {
             let noise: Vec<f64> = (0..n_classes).map(|_| rng.random()).collect();
@@ -96,10 +120,15 @@ fn member_seed_draws(rng: &mut NumpyRng, n: usize) -> Vec<u64> {
 }
 
 /// Draws of a classifier fit with `random_state` (`fit_preprocessors` / `fit_with_cache`).
-pub fn classifier_draws(random_state: u64, n: usize, n_classes: usize) -> EnsembleDraws {
+pub fn classifier_draws(
+    random_state: u64,
+    n: usize,
+    n_classes: usize,
+    class_shift: ShiftMethod,
+) -> EnsembleDraws {
     let mut rng = NumpyRng::new(random_state);
     let feature_shifts = feature_shift_draws(&mut rng, n);
-    let perms = class_permutation_draws(&mut rng, n, n_classes);
+    let perms = class_permutation_draws(&mut rng, n, n_classes, class_shift);
     EnsembleDraws {
         member_seeds: member_seed_draws(&mut rng, n),
         class_permutations: Some(perms),
@@ -123,31 +152,53 @@ pub fn regressor_draws(random_state: u64, n: usize) -> EnsembleDraws {
 pub fn low_memory_seeds(
     random_state: u64,
     n: usize,
-    n_classes: Option<usize>,
+    n_classes: Option<(usize, ShiftMethod)>,
 ) -> (Option<Vec<Vec<usize>>>, Vec<u64>) {
     let mut rng = NumpyRng::new(random_state);
     feature_shift_draws(&mut rng, n);
-    let perms = n_classes.map(|c| class_permutation_draws(&mut rng, n, c));
+    let perms = n_classes.map(|(c, method)| class_permutation_draws(&mut rng, n, c, method));
     let t = rng.integers(0, MAX_INT_SEED) as u64;
     let mut h = NumpyRng::new(t);
     (perms, member_seed_draws(&mut h, n))
 }
 
-/// Member configs of the classifier: `[A, B]` balanced.
-pub fn classifier_configs(n: usize) -> Vec<PreprocessorConfig> {
-    balanced(
-        &[
-            PreprocessorConfig::CLASSIFIER_A,
-            PreprocessorConfig::CLASSIFIER_B,
-        ],
-        n,
-    )
+/// Each member's feature shift count (D2–D3), as `fit` draws them whatever the mode.
+pub fn feature_shift_counts(random_state: u64, n: usize) -> Vec<i64> {
+    feature_shift_draws(&mut NumpyRng::new(random_state), n)
 }
 
-/// Member configs of the regressor: `product([A′, B′], [none, safepower])` balanced;
-/// the bool says whether the member's target goes through the safepower transform.
-pub fn regressor_configs(n: usize) -> Vec<(PreprocessorConfig, bool)> {
-    let a = PreprocessorConfig::REGRESSOR_A;
-    let b = PreprocessorConfig::REGRESSOR_B;
-    balanced(&[(a, false), (a, true), (b, false), (b, true)], n)
+/// The classifier's default `PREPROCESS_TRANSFORMS`: `[A, B]`.
+pub const CLASSIFIER_CONFIGS: [PreprocessorConfig; 2] = [
+    PreprocessorConfig::CLASSIFIER_A,
+    PreprocessorConfig::CLASSIFIER_B,
+];
+
+/// The regressor's default `PREPROCESS_TRANSFORMS`: `[A′, B′]`.
+pub const REGRESSOR_CONFIGS: [PreprocessorConfig; 2] = [
+    PreprocessorConfig::REGRESSOR_A,
+    PreprocessorConfig::REGRESSOR_B,
+];
+
+/// Member configs of the classifier: `configs` (default `[A, B]`) balanced.
+pub fn classifier_configs(n: usize, configs: &[PreprocessorConfig]) -> Vec<PreprocessorConfig> {
+    balanced(configs, n)
+}
+
+/// Member configs of the regressor: `product(configs, y_transforms)` balanced (default
+/// `product([A′, B′], [none, safepower])`); the bool says whether the member's target goes
+/// through the safepower transform.
+pub fn regressor_configs(
+    n: usize,
+    configs: &[PreprocessorConfig],
+    y_transforms: &[TargetTransform],
+) -> Vec<(PreprocessorConfig, bool)> {
+    let combos: Vec<(PreprocessorConfig, bool)> = configs
+        .iter()
+        .flat_map(|c| {
+            y_transforms
+                .iter()
+                .map(move |t| (*c, *t == TargetTransform::SafePower))
+        })
+        .collect();
+    balanced(&combos, n)
 }

@@ -11,7 +11,7 @@ use ndarray::Array2;
 use super::encode::{CategoricalInference, TableEncoder};
 use super::fitted::MemberSpec;
 use super::frame::DataFrame;
-use super::member::{MemberMatrix, MemberPipeline, PreprocessorConfig};
+use super::member::{FeatureOrder, MemberMatrix, MemberPipeline, MemberSteps, PreprocessorConfig};
 use super::power::SafePower;
 use crate::cache::TrainCache;
 use crate::error::{input_err, Result};
@@ -115,7 +115,47 @@ impl std::str::FromStr for SubsampleSamples {
     }
 }
 
-/// The estimator knobs of the reference (defaults of 2.2.1).
+/// `FEATURE_SHIFT_METHOD` / `CLASS_SHIFT_METHOD`: how members vary the order of the
+/// features (their columns) or of the classes (their labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ShiftMethod {
+    /// `"shuffle"`: a random permutation per member.
+    #[default]
+    Shuffle,
+    /// `"rotate"`: a cyclic shift per member.
+    Rotate,
+    /// `None`: the original order.
+    Identity,
+}
+
+/// One entry of `REGRESSION_Y_PREPROCESS_TRANSFORMS`: what a regressor member's targets
+/// go through before the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetTransform {
+    /// `None`: the z-scored targets as they are.
+    None,
+    /// `"safepower"`: Yeo-Johnson + standardisation, inverted on the bar borders.
+    SafePower,
+}
+
+fn default_y_transforms() -> Vec<TargetTransform> {
+    vec![TargetTransform::None, TargetTransform::SafePower]
+}
+fn default_max_classes() -> usize {
+    MAX_CLASSES
+}
+fn default_max_features() -> usize {
+    MAX_FEATURES
+}
+fn default_max_samples() -> usize {
+    MAX_SAMPLES
+}
+fn default_true() -> bool {
+    true
+}
+
+/// The estimator knobs of the reference (defaults of 2.2.1). The `inference_config` keys
+/// map onto these fields as [`super::inference_config`] describes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EstimatorConfig {
     pub n_estimators: usize,
@@ -148,6 +188,40 @@ pub struct EstimatorConfig {
     /// 10 000-row pretraining limit applies to the rows a member sees.
     #[serde(default)]
     pub subsample_samples: Option<SubsampleSamples>,
+    /// `FEATURE_SHIFT_METHOD`.
+    #[serde(default)]
+    pub feature_shift: ShiftMethod,
+    /// `CLASS_SHIFT_METHOD` (classifier only).
+    #[serde(default)]
+    pub class_shift: ShiftMethod,
+    /// `PREPROCESS_TRANSFORMS`: the member configs, balanced over the members (`None`:
+    /// the task's default pair).
+    #[serde(default)]
+    pub preprocess_transforms: Option<Vec<PreprocessorConfig>>,
+    /// `REGRESSION_Y_PREPROCESS_TRANSFORMS` (regressor only), crossed with the member
+    /// configs.
+    #[serde(default = "default_y_transforms")]
+    pub regression_y_transforms: Vec<TargetTransform>,
+    /// `USE_SKLEARN_16_DECIMAL_PRECISION`: probabilities rounded to 16 decimals (and
+    /// below 1e-16 set to 0) before the final renormalisation.
+    #[serde(default)]
+    pub sklearn_16_decimal_precision: bool,
+    /// `FIX_NAN_BORDERS_AFTER_TARGET_TRANSFORM`: bar borders that a target transform's
+    /// inverse maps to NaN/±inf (or beyond ±1e3 … the reference's limits) are repaired and
+    /// their buckets cancelled.
+    #[serde(default = "default_true")]
+    pub fix_nan_borders: bool,
+    /// `MAX_NUMBER_OF_CLASSES` (never above the model's outputs).
+    #[serde(default = "default_max_classes")]
+    pub max_classes: usize,
+    /// `MAX_NUMBER_OF_FEATURES`: wider tables are subsampled per member to this many
+    /// features, unless `ignore_pretraining_limits` (then every member sees all).
+    #[serde(default = "default_max_features")]
+    pub max_features: usize,
+    /// `MAX_NUMBER_OF_SAMPLES`: the most training rows a member may see, unless
+    /// `ignore_pretraining_limits`.
+    #[serde(default = "default_max_samples")]
+    pub max_samples: usize,
 }
 
 impl Default for EstimatorConfig {
@@ -168,6 +242,15 @@ impl Default for EstimatorConfig {
             query_chunk: None,
             row_independent: false,
             subsample_samples: None,
+            feature_shift: ShiftMethod::Shuffle,
+            class_shift: ShiftMethod::Shuffle,
+            preprocess_transforms: None,
+            regression_y_transforms: default_y_transforms(),
+            sklearn_16_decimal_precision: false,
+            fix_nan_borders: true,
+            max_classes: MAX_CLASSES,
+            max_features: MAX_FEATURES,
+            max_samples: MAX_SAMPLES,
         }
     }
 }
@@ -218,9 +301,65 @@ impl EstimatorConfig {
         if let Some(s) = self.subsample_samples {
             s.validate()?;
         }
+        if let Some(list) = &self.preprocess_transforms {
+            if list.is_empty() {
+                return Err(input_err(
+                    "PREPROCESS_TRANSFORMS",
+                    "is an empty list; give at least one preprocessor config",
+                ));
+            }
+            for (i, c) in list.iter().enumerate() {
+                if let Some(f) = c.subsample_features {
+                    if !(f > 0.0 && f.is_finite() && f <= MAX_FEATURE_FRACTION) {
+                        return Err(input_err(
+                            "PREPROCESS_TRANSFORMS",
+                            format!(
+                                "entry {i}: subsample_features must be a fraction above 0 \
+                                 (at most {MAX_FEATURE_FRACTION}), or -1 for all features; got {f}"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if self.regression_y_transforms.is_empty() {
+            return Err(input_err(
+                "REGRESSION_Y_PREPROCESS_TRANSFORMS",
+                "is empty; give at least one target transform (None or \"safepower\")",
+            ));
+        }
+        for (key, v) in [
+            ("MAX_NUMBER_OF_CLASSES", self.max_classes),
+            ("MAX_NUMBER_OF_FEATURES", self.max_features),
+            ("MAX_NUMBER_OF_SAMPLES", self.max_samples),
+        ] {
+            if v == 0 {
+                return Err(input_err(key, "must be at least 1"));
+            }
+        }
         Ok(())
     }
+
+    /// The member configs before balancing: `PREPROCESS_TRANSFORMS` or `default`.
+    pub(crate) fn member_configs<'a>(
+        &'a self,
+        default: &'a [PreprocessorConfig],
+    ) -> &'a [PreprocessorConfig] {
+        self.preprocess_transforms.as_deref().unwrap_or(default)
+    }
+
+    /// How many features each member sees of a table with `n_features` (after its
+    /// constant columns are dropped) when that is fewer than all: above
+    /// `max_features`, unless `ignore_pretraining_limits` is set.
+    pub fn member_feature_limit(&self, n_features: usize) -> Option<usize> {
+        (!self.ignore_pretraining_limits && n_features > self.max_features)
+            .then_some(self.max_features)
+    }
 }
+
+/// `subsample_features` above this would draw more than a hundred times the features
+/// (with replacement): far beyond anything useful, and it bounds the member's width.
+pub const MAX_FEATURE_FRACTION: f64 = 100.0;
 
 /// Shape checks of `fit` (`validate_Xy_fit` and the pretraining limits).
 pub(crate) fn check_fit_shape(
@@ -247,24 +386,16 @@ pub(crate) fn check_fit_shape(
             format!("has {n_targets} values but X has {} rows", x.rows()),
         ));
     }
+    // wider tables than `max_features` are subsampled per member (MemberSteps), not refused
     if !cfg.ignore_pretraining_limits {
-        if x.n_columns() > MAX_FEATURES {
-            return Err(input_err(
-                "X",
-                format!(
-                    "has {} features; TabPFN v2 was pretrained on at most {MAX_FEATURES} \
-                     (set ignore_pretraining_limits to run anyway)",
-                    x.n_columns()
-                ),
-            ));
-        }
         // the limit is on a member's context, which subsampling shrinks
         let seen = cfg.subsample_samples.map_or(x.rows(), |s| s.rows(x.rows()));
-        if seen > MAX_SAMPLES {
+        let max = cfg.max_samples;
+        if seen > max {
             return Err(input_err(
                 "X",
                 format!(
-                    "has {} training rows{}; TabPFN v2 was pretrained on at most {MAX_SAMPLES} \
+                    "has {} training rows{}; TabPFN v2 was pretrained on at most {max} \
                      (subsample them per member with subsample_samples, or set \
                      ignore_pretraining_limits to run anyway)",
                     x.rows(),
@@ -332,13 +463,25 @@ impl Runner {
 
     /// Fits one member's preprocessing on the encoded train columns (no K/V cache yet:
     /// [`Self::build_caches`]).
+    /// `shift` is the member's drawn feature shift count (for `FEATURE_SHIFT_METHOD`
+    /// "rotate").
     pub fn fit_member(
         &self,
         spec: MemberSpec,
         seed: u64,
+        shift: i64,
         train: &Encoded,
-        fingerprint: bool,
+        cfg: &EstimatorConfig,
     ) -> Result<Member> {
+        let steps = MemberSteps {
+            fingerprint: cfg.fingerprint_feature,
+            order: match cfg.feature_shift {
+                ShiftMethod::Shuffle => FeatureOrder::Shuffle,
+                ShiftMethod::Rotate => FeatureOrder::Rotate(shift),
+                ShiftMethod::Identity => FeatureOrder::Keep,
+            },
+            max_features: (!cfg.ignore_pretraining_limits).then_some(cfg.max_features),
+        };
         // the reference gathers a subsampled member's rows in draw order (not sorted)
         let gathered;
         let (columns, rows) = match &spec.rows {
@@ -354,7 +497,7 @@ impl Runner {
             rows,
             train.categorical(),
             seed,
-            fingerprint,
+            steps,
         )?;
         Ok(Member {
             config: spec.config,

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::encode::TableEncoder;
-use super::ensemble::subsample_rows;
+use super::ensemble::{feature_shift_counts, subsample_rows};
 use super::estimator::{batches, slice_rows, Encoded, EstimatorConfig, FitMode, Member, Runner};
 use super::frame::DataFrame;
 use super::member::{MemberMatrix, PreprocessorConfig};
@@ -153,12 +153,14 @@ impl FittedEnsemble {
                 format!("{} members but {} seeds", specs.len(), self.seeds.len()),
             ));
         }
+        let shifts = feature_shift_counts(self.config.random_state, self.config.n_estimators);
         let mut members = specs
             .into_iter()
             .zip(&self.seeds)
-            .map(|(spec, &seed)| {
+            .zip(shifts)
+            .map(|((spec, &seed), shift)| {
                 self.runner
-                    .fit_member(spec, seed, &self.encoded, self.config.fingerprint_feature)
+                    .fit_member(spec, seed, shift, &self.encoded, &self.config)
             })
             .collect::<Result<Vec<_>>>()?;
         if with_cache {

@@ -3,17 +3,18 @@
 //! SHA-256 fingerprint column → column shuffle. Fitted on train rows, applied unchanged
 //! to test rows. Matrices are held column-major (`Vec` of columns) in float64.
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::categorical::CategoricalEncoding;
+use super::categorical::{CategoricalEncoding, CategoryFilter};
 use super::numpy_rng::NumpyRng;
 use super::power::SafePower;
 use super::quantile::QuantileColumn;
 use super::svd::SvdFeatures;
 use crate::error::{input_err, Result};
 
-/// The per-column distribution transform of a preprocessor config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The per-column distribution transform of a preprocessor config (`name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FeatureTransform {
     /// `none`: identity.
     None,
@@ -21,71 +22,190 @@ pub enum FeatureTransform {
     QuantileUniformCoarse,
     /// `quantile_uni`: uniform quantiles, `max(N/5, 2)` of them.
     QuantileUniform,
+    /// `quantile_uni_fine`: uniform quantiles, `N` of them.
+    QuantileUniformFine,
     /// `safepower`: Yeo-Johnson + standardisation.
     SafePower,
 }
 
-/// How categorical columns are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl FeatureTransform {
+    /// Every transform implemented here, by the reference's name.
+    pub const ALL: [(&'static str, Self); 5] = [
+        ("none", Self::None),
+        ("quantile_uni_coarse", Self::QuantileUniformCoarse),
+        ("quantile_uni", Self::QuantileUniform),
+        ("quantile_uni_fine", Self::QuantileUniformFine),
+        ("safepower", Self::SafePower),
+    ];
+
+    /// The reference's name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map(|(n, _)| *n)
+            .expect("every variant is named")
+    }
+
+    /// Quantiles requested for `rows` train rows, `None` for the other transforms.
+    fn quantiles(self, rows: usize) -> Option<usize> {
+        match self {
+            Self::QuantileUniformCoarse => Some((rows / 10).max(2)),
+            Self::QuantileUniform => Some((rows / 5).max(2)),
+            Self::QuantileUniformFine => Some(rows),
+            Self::None | Self::SafePower => None,
+        }
+    }
+}
+
+/// How categorical columns are encoded (`categorical_name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CategoricalTransform {
+    /// `none`: left as they are (and not fed to the feature transform).
+    None,
     /// `numeric`: treated like numbers (also transformed by the feature transform).
     Numeric,
-    /// `ordinal_very_common_categories_shuffled`.
-    OrdinalVeryCommonShuffled,
+    /// `ordinal`, `ordinal_shuffled`, `ordinal_common_categories[_shuffled]`,
+    /// `ordinal_very_common_categories[_shuffled]`.
+    Ordinal {
+        filter: CategoryFilter,
+        shuffled: bool,
+    },
     /// `onehot`.
     OneHot,
 }
 
-/// A `PreprocessorConfig` of the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl CategoricalTransform {
+    /// `ordinal_very_common_categories_shuffled`, the configs A/A′.
+    pub const ORDINAL_VERY_COMMON_SHUFFLED: Self = Self::Ordinal {
+        filter: CategoryFilter::VeryCommon,
+        shuffled: true,
+    };
+
+    /// Every encoding of the reference, by name.
+    pub const ALL: [(&'static str, Self); 9] = [
+        ("none", Self::None),
+        ("numeric", Self::Numeric),
+        ("onehot", Self::OneHot),
+        ("ordinal", Self::ordinal(CategoryFilter::All, false)),
+        ("ordinal_shuffled", Self::ordinal(CategoryFilter::All, true)),
+        (
+            "ordinal_common_categories",
+            Self::ordinal(CategoryFilter::Common, false),
+        ),
+        (
+            "ordinal_common_categories_shuffled",
+            Self::ordinal(CategoryFilter::Common, true),
+        ),
+        (
+            "ordinal_very_common_categories",
+            Self::ordinal(CategoryFilter::VeryCommon, false),
+        ),
+        (
+            "ordinal_very_common_categories_shuffled",
+            Self::ORDINAL_VERY_COMMON_SHUFFLED,
+        ),
+    ];
+
+    const fn ordinal(filter: CategoryFilter, shuffled: bool) -> Self {
+        Self::Ordinal { filter, shuffled }
+    }
+
+    /// The reference's name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map(|(n, _)| *n)
+            .expect("every variant is named")
+    }
+}
+
+/// `append_original`: keep the untransformed columns before the transformed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppendOriginal {
+    /// `"auto"`: iff the member sees fewer than 500 features.
+    Auto,
+    Always,
+    Never,
+}
+
+/// A `PreprocessorConfig` of the reference (one entry of `PREPROCESS_TRANSFORMS`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PreprocessorConfig {
     pub transform: FeatureTransform,
-    /// `append_original="auto"` (append iff fewer than 500 features) when true; never otherwise.
-    pub append_original_auto: bool,
+    pub append_original: AppendOriginal,
     pub categorical: CategoricalTransform,
-    /// Global `svd` transformer.
+    /// Global `svd` transformer (`global_transformer_name="svd"`).
     pub svd: bool,
+    /// `subsample_features`: when set (> 0), the member sees `int(f × features) + 1`
+    /// features drawn at random (with replacement if that exceeds the features).
+    #[serde(default)]
+    pub subsample_features: Option<f64>,
 }
 
 impl PreprocessorConfig {
     /// Classifier config A.
     pub const CLASSIFIER_A: Self = Self {
         transform: FeatureTransform::QuantileUniformCoarse,
-        append_original_auto: true,
-        categorical: CategoricalTransform::OrdinalVeryCommonShuffled,
+        append_original: AppendOriginal::Auto,
+        categorical: CategoricalTransform::ORDINAL_VERY_COMMON_SHUFFLED,
         svd: true,
+        subsample_features: None,
     };
     /// Classifier config B.
     pub const CLASSIFIER_B: Self = Self {
         transform: FeatureTransform::None,
-        append_original_auto: false,
+        append_original: AppendOriginal::Never,
         categorical: CategoricalTransform::Numeric,
         svd: false,
+        subsample_features: None,
     };
     /// Regressor config A′.
     pub const REGRESSOR_A: Self = Self {
         transform: FeatureTransform::QuantileUniform,
-        append_original_auto: true,
-        categorical: CategoricalTransform::OrdinalVeryCommonShuffled,
+        append_original: AppendOriginal::Auto,
+        categorical: CategoricalTransform::ORDINAL_VERY_COMMON_SHUFFLED,
         svd: true,
+        subsample_features: None,
     };
     /// Regressor config B′.
     pub const REGRESSOR_B: Self = Self {
         transform: FeatureTransform::SafePower,
-        append_original_auto: false,
+        append_original: AppendOriginal::Never,
         categorical: CategoricalTransform::OneHot,
         svd: false,
+        subsample_features: None,
     };
 
     /// The reference's name of the feature transform.
     pub fn name(&self) -> &'static str {
-        match self.transform {
-            FeatureTransform::None => "none",
-            FeatureTransform::QuantileUniformCoarse => "quantile_uni_coarse",
-            FeatureTransform::QuantileUniform => "quantile_uni",
-            FeatureTransform::SafePower => "safepower",
-        }
+        self.transform.name()
     }
+}
+
+/// How the last step orders a member's columns (`FEATURE_SHIFT_METHOD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureOrder {
+    /// `"shuffle"`: a random permutation from the member seed.
+    Shuffle,
+    /// `"rotate"`: `np.roll(arange(d), shift)` with the member's drawn shift count.
+    Rotate(i64),
+    /// `None`: unchanged.
+    Keep,
+}
+
+/// The member steps that do not depend on the preprocessor config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberSteps {
+    /// Append the SHA-256 row fingerprint column (`FINGERPRINT_FEATURE`).
+    pub fingerprint: bool,
+    pub order: FeatureOrder,
+    /// A member whose config does not subsample features, but that has more than this
+    /// many (after constant removal), sees a random subset of exactly this many: the
+    /// config's `subsample_features` mechanism with the fraction `(max − ½) / features`,
+    /// so the reference reproduces it given that fraction.
+    pub max_features: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +231,8 @@ impl ColumnTransform {
 pub struct MemberPipeline {
     /// Input columns kept by constant removal.
     kept: Vec<usize>,
+    /// Columns (after constant removal) the member sees, in order: `subsample_features`.
+    subsampled: Option<Vec<usize>>,
     /// Columns (after constant removal) passed through unchanged, in output order.
     passthrough: Vec<usize>,
     /// Columns fed to the feature transform, in output order, with their fitted transform.
@@ -211,7 +333,7 @@ impl MemberPipeline {
         rows: usize,
         cat: &[usize],
         seed: u64,
-        fingerprint: bool,
+        steps: MemberSteps,
     ) -> Result<(Self, MemberMatrix)> {
         // 1. Constant removal: keep a column unless every value equals the first (NaN ≠ NaN).
         let kept: Vec<usize> = (0..x.len())
@@ -230,12 +352,38 @@ impl MemberPipeline {
             .filter(|(_, old)| cat.contains(old))
             .map(|(new, _)| new)
             .collect();
-        let f = x.len();
+        // the SVD's size and its `features ≥ 2` condition count the features before
+        // subsampling (the reference builds the global transformer first)
+        let svd_components =
+            (config.svd && x.len() >= 2).then(|| SvdFeatures::n_components(rows, x.len()));
 
-        // 2. Reshape feature distributions.
+        // 2. Reshape feature distributions, on a random subset of the features if asked.
+        let frac = config.subsample_features.or_else(|| {
+            steps
+                .max_features
+                .filter(|&m| x.len() > m)
+                .map(|m| (m as f64 - 0.5) / x.len() as f64)
+        });
+        let subsampled = frac.map(|frac| subsample_features(frac, x.len(), seed));
+        let (x, cat) = match &subsampled {
+            Some(idx) => (
+                idx.iter().map(|&j| x[j].clone()).collect::<Vec<_>>(),
+                idx.iter()
+                    .enumerate()
+                    .filter(|(_, old)| cat.contains(old))
+                    .map(|(new, _)| new)
+                    .collect(),
+            ),
+            None => (x, cat),
+        };
+        let f = x.len();
         let numeric: Vec<usize> = (0..f).filter(|i| !cat.contains(i)).collect();
         let apply_to_cat = config.categorical == CategoricalTransform::Numeric;
-        let append = config.append_original_auto && f < 500;
+        let append = match config.append_original {
+            AppendOriginal::Auto => f < APPEND_TO_ORIGINAL_THRESHOLD,
+            AppendOriginal::Always => true,
+            AppendOriginal::Never => false,
+        };
         let (passthrough, trans_ixs, mut cat_ix): (Vec<usize>, Vec<usize>, Vec<usize>) =
             match (append, apply_to_cat) {
                 (true, true) => (
@@ -252,13 +400,13 @@ impl MemberPipeline {
         for &j in &trans_ixs {
             let (t, out) = match config.transform {
                 FeatureTransform::None => (ColumnTransform::Identity, x[j].clone()),
-                FeatureTransform::QuantileUniformCoarse | FeatureTransform::QuantileUniform => {
-                    let divisor = if config.transform == FeatureTransform::QuantileUniform {
-                        5
-                    } else {
-                        10
-                    };
-                    let requested = (rows / divisor).max(2);
+                FeatureTransform::QuantileUniformCoarse
+                | FeatureTransform::QuantileUniform
+                | FeatureTransform::QuantileUniformFine => {
+                    let requested = config
+                        .transform
+                        .quantiles(rows)
+                        .expect("a quantile transform");
                     let nq = requested.min(rows).clamp(1, 20_000);
                     let q = QuantileColumn::fit(&x[j], nq);
                     let out = match &q {
@@ -275,10 +423,9 @@ impl MemberPipeline {
             transformed.push((j, t));
             z.push(out);
         }
-        let svd = if config.svd && f >= 2 {
+        let svd = if let Some(k) = svd_components {
             let zf = z.len();
             let flat = row_major(&z, rows);
-            let k = SvdFeatures::n_components(rows, f);
             let (svd, feats) = SvdFeatures::fit_transform(&flat, rows, zf, k)?;
             for c in 0..k {
                 z.push((0..rows).map(|i| feats[i * k + c]).collect());
@@ -290,9 +437,11 @@ impl MemberPipeline {
 
         // 3. Categorical encoding.
         let (categorical, new_cat) = match config.categorical {
-            CategoricalTransform::Numeric => (CategoricalEncoding::Passthrough, cat_ix.clone()),
-            CategoricalTransform::OrdinalVeryCommonShuffled => {
-                CategoricalEncoding::fit_ordinal_shuffled(&z, rows, &cat_ix, seed)
+            CategoricalTransform::Numeric | CategoricalTransform::None => {
+                (CategoricalEncoding::Passthrough, cat_ix.clone())
+            }
+            CategoricalTransform::Ordinal { filter, shuffled } => {
+                CategoricalEncoding::fit_ordinal(&z, rows, &cat_ix, seed, filter, shuffled)
             }
             CategoricalTransform::OneHot => CategoricalEncoding::fit_onehot(&z, rows, &cat_ix),
         };
@@ -300,7 +449,7 @@ impl MemberPipeline {
         let mut z = categorical.apply(z);
 
         // 4. Fingerprint.
-        let salt = if fingerprint {
+        let salt = if steps.fingerprint {
             let salt = NumpyRng::new(seed).integers(0, 1 << 16) as u64;
             let h = fingerprint_train(&z, rows, salt);
             z.push(h);
@@ -309,8 +458,12 @@ impl MemberPipeline {
             None
         };
 
-        // 5. Shuffle.
-        let perm = NumpyRng::new(seed).permutation(z.len());
+        // 5. Column order.
+        let perm = match steps.order {
+            FeatureOrder::Shuffle => NumpyRng::new(seed).permutation(z.len()),
+            FeatureOrder::Rotate(shift) => rotation(z.len(), shift),
+            FeatureOrder::Keep => (0..z.len()).collect(),
+        };
         let cat_ix: Vec<usize> = perm
             .iter()
             .enumerate()
@@ -321,6 +474,7 @@ impl MemberPipeline {
         Ok((
             Self {
                 kept,
+                subsampled,
                 passthrough,
                 transformed,
                 svd,
@@ -336,6 +490,10 @@ impl MemberPipeline {
     /// Transforms new rows (columns `x`, each `rows` long) like the train rows.
     pub fn transform(&self, x: &[Vec<f64>], rows: usize) -> MemberMatrix {
         let x: Vec<&Vec<f64>> = self.kept.iter().map(|&j| &x[j]).collect();
+        let x: Vec<&Vec<f64>> = match &self.subsampled {
+            Some(idx) => idx.iter().map(|&j| x[j]).collect(),
+            None => x,
+        };
         let mut z: Vec<Vec<f64>> = self.passthrough.iter().map(|&j| x[j].clone()).collect();
         for (j, t) in &self.transformed {
             z.push(t.apply(x[*j]));
@@ -379,6 +537,33 @@ impl MemberPipeline {
     pub fn permutation(&self) -> &[usize] {
         &self.perm
     }
+}
+
+/// `append_original="auto"` appends below this many (member) features.
+const APPEND_TO_ORIGINAL_THRESHOLD: usize = 500;
+
+/// `subsample_features`: `rng.choice(range(f), int(frac × f) + 1, replace=k > f)` from the
+/// member seed's generator.
+fn subsample_features(frac: f64, f: usize, seed: u64) -> Vec<usize> {
+    let k = (frac * f as f64) as usize + 1;
+    let mut rng = NumpyRng::new(seed);
+    if k > f {
+        rng.integers_n(0, f as i64, k)
+            .into_iter()
+            .map(|v| v as usize)
+            .collect()
+    } else {
+        rng.choice_without_replacement(f, k)
+    }
+}
+
+/// `np.roll(np.arange(d), shift)`: output column `i` is column `(i - shift) mod d`.
+fn rotation(d: usize, shift: i64) -> Vec<usize> {
+    if d == 0 {
+        return Vec::new();
+    }
+    let s = shift.rem_euclid(d as i64) as usize;
+    (0..d).map(|i| (i + d - s) % d).collect()
 }
 
 fn row_major(columns: &[Vec<f64>], rows: usize) -> Vec<f64> {

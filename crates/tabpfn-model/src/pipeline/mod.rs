@@ -30,6 +30,7 @@ pub mod ensemble;
 pub mod estimator;
 pub mod fitted;
 pub mod frame;
+pub mod inference_config;
 pub mod member;
 pub mod numpy_rng;
 pub(crate) mod persist;
@@ -42,10 +43,15 @@ pub mod svd;
 
 pub use classifier::{FittedClassifier, Probabilities, TabPFNClassifier};
 pub use encode::{CategoricalInference, TableEncoder};
-pub use estimator::{EstimatorConfig, FitMode, OutlierRemoval, SubsampleSamples};
+pub use estimator::{
+    EstimatorConfig, FitMode, OutlierRemoval, ShiftMethod, SubsampleSamples, TargetTransform,
+};
 pub use fitted::{Fitted, FittedEnsemble, FittedEstimator, Head};
 pub use frame::{ClassLabel, Column, ColumnValues, DataFrame, Target};
-pub use member::{MemberMatrix, PreprocessorConfig};
+pub use inference_config::InferenceConfig;
+pub use member::{
+    AppendOriginal, CategoricalTransform, FeatureTransform, MemberMatrix, PreprocessorConfig,
+};
 pub use numpy_rng::NumpyRng;
 pub use regressor::{FittedRegressor, RegressionOutput, TabPFNRegressor, DEFAULT_QUANTILES};
 

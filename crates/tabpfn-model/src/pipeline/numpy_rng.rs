@@ -202,23 +202,33 @@ impl NumpyRng {
         v
     }
 
-    /// `Generator.choice(pop, size, replace=False)` for `pop <= 10000` (Floyd's algorithm
-    /// followed by numpy's Lemire-bounded `_shuffle_int`). Returns indices into the population.
+    /// `Generator.choice(pop, size, replace=False)`: indices into the population. numpy
+    /// takes Floyd's algorithm (then its Lemire-bounded `_shuffle_int` of the picks) unless
+    /// `pop > 10 000` and `size > pop / 50`, where it shuffles the tail of `0..pop` in place
+    /// and returns the last `size` entries.
     ///
     /// # Panics
-    /// If `size > pop` or `pop > 10 000` (numpy takes another algorithm there); the
-    /// estimators never ask for more (`n_estimators` ≤ `MAX_ESTIMATORS`).
+    /// If `size > pop` (callers check).
     pub fn choice_without_replacement(&mut self, pop: usize, size: usize) -> Vec<usize> {
         assert!(
-            size <= pop && pop <= 10_000,
+            size <= pop,
             "choice without replacement: pop {pop}, size {size}"
         );
+        if pop > 10_000 && size > pop / 50 {
+            let mut idx: Vec<usize> = (0..pop).collect();
+            let first = (pop - size).max(1);
+            for i in (first..pop).rev() {
+                let j = self.bounded(i as u64) as usize;
+                idx.swap(i, j);
+            }
+            return idx[pop - size..].to_vec();
+        }
         let mut picked: Vec<usize> = Vec::with_capacity(size);
-        let mut taken = vec![false; pop];
+        let mut taken = std::collections::HashSet::with_capacity(size);
         for j in pop - size..pop {
             let v = self.bounded(j as u64) as usize;
-            let v = if taken[v] { j } else { v };
-            taken[v] = true;
+            let v = if taken.contains(&v) { j } else { v };
+            taken.insert(v);
             picked.push(v);
         }
         for i in (1..size).rev() {

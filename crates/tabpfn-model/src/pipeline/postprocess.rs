@@ -30,6 +30,7 @@ pub fn combine_class_logits(
     temperature: f32,
     average_before_softmax: bool,
     class_counts: Option<&[usize]>,
+    sklearn_16_decimals: bool,
 ) -> Vec<f32> {
     let scaled: Vec<Vec<f32>> = members
         .iter()
@@ -72,6 +73,9 @@ pub fn combine_class_logits(
             let s: f32 = row.iter().sum();
             row.iter_mut().for_each(|v| *v /= s);
         }
+        if sklearn_16_decimals {
+            round_16_decimals(row);
+        }
         let s: f32 = row.iter().sum();
         row.iter_mut().for_each(|v| *v /= s);
     }
@@ -96,19 +100,32 @@ pub fn mean_class_logits(members: &[Vec<f32>], temperature: f32) -> Vec<f32> {
     out
 }
 
+/// `USE_SKLEARN_16_DECIMAL_PRECISION`: `np.around(p, 16)` in float32 (multiply, round half
+/// to even, divide), then probabilities below `PROBABILITY_EPSILON_ROUND_ZERO` = 1e-3 set
+/// to 0 (the caller renormalises).
+fn round_16_decimals(row: &mut [f32]) {
+    let scale = 1e16_f32;
+    for v in row.iter_mut() {
+        let r = (*v * scale).round_ties_even() / scale;
+        *v = if r < 1e-3 { 0.0 } else { r };
+    }
+}
+
 /// A member's bar borders in z-space after undoing its target transform, and the
 /// buckets whose logits must be ignored (`transform_borders_one` with NaN-border repair).
 pub fn member_borders(
     std_borders: &[f32],
     target: Option<&SafePower>,
+    repair_nan_borders: bool,
 ) -> Result<(Vec<f32>, Option<Vec<bool>>)> {
     let Some(t) = target else {
         return Ok((std_borders.to_vec(), None));
     };
     let mut b: Vec<f32> = std_borders.iter().map(|&z| t.inverse_f32(z)).collect();
+    // FIX_NAN_BORDERS_AFTER_TARGET_TRANSFORM off: no border is treated as broken
     let broken: Vec<bool> = b
         .iter()
-        .map(|&v| !v.is_finite() || !(-1e3..=1e3).contains(&v))
+        .map(|&v| repair_nan_borders && (!v.is_finite() || !(-1e3..=1e3).contains(&v)))
         .collect();
     let mut cancel: Option<Vec<bool>> = None;
     if broken.iter().any(|&x| x) {

@@ -216,10 +216,10 @@ impl PowerColumn {
         (s, out)
     }
 
+    /// A column fitted on no value at all has λ = NaN; the reference's branch tests are
+    /// then false, so x ≥ 0 maps to NaN and x < 0 to −log1p(−x) (an unknown category's
+    /// −1 of an all-missing categorical column becomes −ln 2), as `yeo_johnson` does.
     pub fn transform(&self, x: f64) -> f64 {
-        if self.lambda.is_nan() {
-            return f64::NAN;
-        }
         yeo_johnson(x, self.lambda)
     }
 

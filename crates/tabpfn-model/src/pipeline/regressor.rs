@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::classifier::check_finite;
-use super::ensemble::{low_memory_seeds, regressor_configs, regressor_draws};
+use super::ensemble::{low_memory_seeds, regressor_configs, regressor_draws, REGRESSOR_CONFIGS};
 use super::estimator::{check_fit_shape, Encoded, EstimatorConfig, FitMode, Member, Runner};
 use super::fitted::{Fitted, FittedEnsemble, Head, HeadImpl, MemberSpec};
 use super::frame::{DataFrame, Target};
@@ -231,7 +231,12 @@ impl HeadImpl for Regression {
         let Some((power, power_y)) = &self.power else {
             return Vec::new();
         };
-        let configs = regressor_configs(ensemble.config().n_estimators);
+        let cfg = ensemble.config();
+        let configs = regressor_configs(
+            cfg.n_estimators,
+            cfg.member_configs(&REGRESSOR_CONFIGS),
+            &cfg.regression_y_transforms,
+        );
         let Some(rows) = rows else {
             let plain: Vec<f32> = self.y_z.iter().map(|&v| v as f32).collect();
             return configs
@@ -331,7 +336,13 @@ impl Fitted<Regression> {
     fn member_borders(&self, members: &[Member]) -> Result<Vec<MemberBorders>> {
         members
             .iter()
-            .map(|m| member_borders(&self.head.std_borders, m.target.as_ref()))
+            .map(|m| {
+                member_borders(
+                    &self.head.std_borders,
+                    m.target.as_ref(),
+                    self.config().fix_nan_borders,
+                )
+            })
             .collect()
     }
 

@@ -252,7 +252,8 @@ def predict_dask(
 
     Shipping: with a ``distributed`` client the estimator is scattered to every worker
     once (``scatter(broadcast=True)``) and the tasks refer to it by key, so each worker
-    receives and unpickles one copy whatever the number of partitions, and the scheduler
+    receives and unpickles one copy whatever the number of partitions (two, when a task
+    outruns the broadcast and fetches the key itself), and the scheduler
     never unpickles it. Without one (threads, processes or synchronous scheduler) it is a
     single ``dask.delayed`` node of the graph that every partition's task depends on.
     """
