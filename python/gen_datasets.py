@@ -92,8 +92,24 @@ def run_reference(name: str, model_path: Path, out: Path, tag: str) -> None:
             est = TabPFNRegressor(model_path=str(model_path), device="cpu", random_state=rs)
             est.fit(x_tr, y_tr)
             arrays[f"mean_rs{rs}"] = est.predict(x_te).astype(np.float32)
+    # random_state 0 again: FINGERPRINT_FEATURE off (no float hashing, so the Rust
+    # pipeline can match to float noise), and the default with every input moved by one
+    # ulp (Python's own sensitivity to float noise in the inputs)
+    nudged = np.nextafter(x_te, np.inf), np.nextafter(x_tr, np.inf)
+    if task == "classification":
+        est = TabPFNClassifier(model_path=str(model_path), device="cpu", random_state=0,
+                               inference_config={"FINGERPRINT_FEATURE": False})
+        arrays["proba_nofp"] = est.fit(x_tr, y_tr).predict_proba(x_te).astype(np.float32)
+        est = TabPFNClassifier(model_path=str(model_path), device="cpu", random_state=0)
+        arrays["proba_ulp"] = est.fit(nudged[1], y_tr).predict_proba(nudged[0]).astype(np.float32)
+    else:
+        est = TabPFNRegressor(model_path=str(model_path), device="cpu", random_state=0,
+                              inference_config={"FINGERPRINT_FEATURE": False})
+        arrays["mean_nofp"] = est.fit(x_tr, y_tr).predict(x_te).astype(np.float32)
+        est = TabPFNRegressor(model_path=str(model_path), device="cpu", random_state=0)
+        arrays["mean_ulp"] = est.fit(nudged[1], y_tr).predict(nudged[0]).astype(np.float32)
     save_npz(out / f"{name}_{tag}.npz", **arrays)
-    print(f"{name} ({tag}): reference outputs for random_state 0 and 1")
+    print(f"{name} ({tag}): reference outputs for random_state 0 and 1, fingerprint off, one ulp")
 
 
 def main() -> None:

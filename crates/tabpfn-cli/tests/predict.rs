@@ -273,6 +273,46 @@ fn bad_inputs_are_clear_errors() {
         "train.csv:2: the regression target `y` holds `low`",
     );
     bad(
+        TRAIN,
+        TEST,
+        &["--inference-config", "NOPE=1"],
+        &m,
+        "unknown key `NOPE`",
+    );
+    bad(
+        TRAIN,
+        TEST,
+        &["--inference-config", "FEATURE_SHIFT_METHOD=spin"],
+        &m,
+        "`FEATURE_SHIFT_METHOD`: must be \"shuffle\", \"rotate\" or None",
+    );
+    bad(
+        TRAIN,
+        TEST,
+        &["--inference-config", "/no/such/knobs.json"],
+        &m,
+        "neither KEY=VALUE nor a readable JSON file",
+    );
+    bad(
+        TRAIN,
+        TEST,
+        &[
+            "--inference-config",
+            "SUBSAMPLE_SAMPLES=2",
+            "--subsample-samples",
+            "3",
+        ],
+        &m,
+        "give one",
+    );
+    bad(
+        TRAIN,
+        TEST,
+        &["--inference-config", "MAX_NUMBER_OF_CLASSES=1"],
+        &m,
+        "has 2 classes; TabPFN supports at most 1 (MAX_NUMBER_OF_CLASSES)",
+    );
+    bad(
         "a,a,y\n1,2,x\n2,3,z\n",
         TEST,
         &[],
@@ -622,4 +662,72 @@ fn load_fit_refuses_estimator_flags_and_output_names_must_be_distinct() {
         .failure()
         .stderr(predicate::str::contains("`prediction` would appear twice"));
     assert!(!out.exists());
+}
+
+/// A column with no value in the training file runs (an all-NaN numeric column, as pandas
+/// reads it; the pipeline fixtures check it against the reference), and so does a table
+/// wider than the 500 features, each member seeing 500 of them, with a notice.
+#[test]
+fn all_missing_columns_and_wide_tables_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("train.csv");
+    let te = dir.path().join("test.csv");
+    std::fs::write(&tr, "a,b,y\n1,,x\n2,NA,z\n3,,x\n4,,z\n").unwrap();
+    std::fs::write(&te, "a,b\n1.5,\n3.5,7\n").unwrap();
+    let out = cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--train")
+        .arg(&tr)
+        .args(["--target", "y", "--n-estimators", "2", "-q"])
+        .arg("--test")
+        .arg(&te)
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+
+    let f = 503;
+    let header: Vec<String> = (0..f).map(|j| format!("f{j}")).collect();
+    let row = |i: usize| -> String {
+        (0..f)
+            .map(|j| format!("{}", ((i * 31 + j * 17) % 23) as f64 / 7.0))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut train = format!("{},y\n", header.join(","));
+    for i in 0..20 {
+        train.push_str(&format!(
+            "{},{}\n",
+            row(i),
+            if i % 2 == 0 { "x" } else { "z" }
+        ));
+    }
+    let test = format!("{}\n{}\n", header.join(","), row(3));
+    std::fs::write(&tr, train).unwrap();
+    std::fs::write(&te, test).unwrap();
+    let run = |extra: &[&str]| {
+        cli()
+            .arg("predict")
+            .arg("--model")
+            .arg(clf_model())
+            .arg("--train")
+            .arg(&tr)
+            .args(["--target", "y", "--n-estimators", "2", "--format", "json"])
+            .args(extra)
+            .arg("--test")
+            .arg(&te)
+            .assert()
+            .success()
+    };
+    let sub = run(&[]).stderr(predicate::str::contains(
+        "has 503 feature columns, more than the 500",
+    ));
+    let all = run(&["--ignore-limits"]);
+    assert_ne!(
+        sub.get_output().stdout,
+        all.get_output().stdout,
+        "subsampling the features changed nothing"
+    );
 }

@@ -32,6 +32,12 @@ pub struct Row {
     pub python_seed_gap: f32,
     /// Argmax agreement Rust vs Python(0) (classification).
     pub agreement: Option<f32>,
+    /// max |Δ| Rust vs Python(random_state=0), both with `FINGERPRINT_FEATURE` off (where
+    /// the fixture has it).
+    pub no_fingerprint: Option<f32>,
+    /// max |Δ| Python(0) vs Python(0) on inputs moved by one ulp: the reference's own
+    /// sensitivity to float noise (where the fixture has it).
+    pub python_ulp_gap: Option<f32>,
 }
 
 fn matrix(v: &Value) -> (Vec<f64>, usize, usize) {
@@ -81,13 +87,31 @@ pub fn run_dataset(dir: &Path, tag: &str, name: &str, model: Arc<PerFeatureTrans
         let a: ArrayD<f32> = npz.by_name(k).unwrap();
         a.iter().copied().collect()
     };
-    if task == "classification" {
-        let fitted = TabPFNClassifier::new(model, EstimatorConfig::default())
+    let has = |npz: &mut NpzReader<File>, k: &str| {
+        npz.names()
             .unwrap()
-            .fit(&x_train, &Target::Numeric(y))
-            .unwrap();
-        let p = fitted.predict_proba(&x_test).unwrap();
+            .iter()
+            .any(|n| n.trim_end_matches(".npy") == k)
+    };
+    let no_fp = EstimatorConfig {
+        fingerprint_feature: false,
+        ..Default::default()
+    };
+    if task == "classification" {
+        let proba = |cfg: EstimatorConfig| {
+            TabPFNClassifier::new(model.clone(), cfg)
+                .unwrap()
+                .fit(&x_train, &Target::Numeric(y.clone()))
+                .unwrap()
+                .predict_proba(&x_test)
+                .unwrap()
+        };
+        let p = proba(EstimatorConfig::default());
         let (p0, p1) = (get(&mut npz, "proba_rs0"), get(&mut npz, "proba_rs1"));
+        let no_fingerprint = has(&mut npz, "proba_nofp")
+            .then(|| max_abs(&proba(no_fp).data, &get(&mut npz, "proba_nofp")));
+        let python_ulp_gap =
+            has(&mut npz, "proba_ulp").then(|| max_abs(&get(&mut npz, "proba_ulp"), &p0));
         let c = p.classes;
         let (a, b) = (argmax(&p.data, c), argmax(&p0, c));
         let agree = a.iter().zip(&b).filter(|(x, y)| x == y).count() as f32 / a.len() as f32;
@@ -97,14 +121,24 @@ pub fn run_dataset(dir: &Path, tag: &str, name: &str, model: Arc<PerFeatureTrans
             rust_vs_python: max_abs(&p.data, &p0),
             python_seed_gap: max_abs(&p0, &p1),
             agreement: Some(agree),
+            no_fingerprint,
+            python_ulp_gap,
         }
     } else {
-        let fitted = TabPFNRegressor::new(model, EstimatorConfig::default())
-            .unwrap()
-            .fit(&x_train, &Target::Numeric(y))
-            .unwrap();
-        let m = fitted.predict(&x_test).unwrap();
+        let mean = |cfg: EstimatorConfig| {
+            TabPFNRegressor::new(model.clone(), cfg)
+                .unwrap()
+                .fit(&x_train, &Target::Numeric(y.clone()))
+                .unwrap()
+                .predict(&x_test)
+                .unwrap()
+        };
+        let m = mean(EstimatorConfig::default());
         let (m0, m1) = (get(&mut npz, "mean_rs0"), get(&mut npz, "mean_rs1"));
+        let no_fingerprint_abs =
+            has(&mut npz, "mean_nofp").then(|| max_abs(&mean(no_fp), &get(&mut npz, "mean_nofp")));
+        let python_ulp_abs =
+            has(&mut npz, "mean_ulp").then(|| max_abs(&get(&mut npz, "mean_ulp"), &m0));
         let yt: Vec<f64> = d["y_test"]
             .as_array()
             .unwrap()
@@ -119,13 +153,17 @@ pub fn run_dataset(dir: &Path, tag: &str, name: &str, model: Arc<PerFeatureTrans
             rust_vs_python: max_abs(&m, &m0) / sd,
             python_seed_gap: max_abs(&m0, &m1) / sd,
             agreement: None,
+            no_fingerprint: no_fingerprint_abs.map(|d| d / sd),
+            python_ulp_gap: python_ulp_abs.map(|d| d / sd),
         }
     }
 }
 
 pub fn print_table(rows: &[Row]) {
-    println!("| dataset | task | max |Δ| Rust vs Python (rs=0) | max |Δ| Python rs=0 vs rs=1 | argmax agreement |");
-    println!("|---|---|---|---|---|");
+    println!("| dataset | task | max |Δ| Rust vs Python (rs=0) | max |Δ| Python rs=0 vs rs=1 | max |Δ| Python vs Python one ulp off | argmax agreement | max |Δ| Rust vs Python, fingerprint off |");
+    println!("|---|---|---|---|---|---|---|");
+    let opt =
+        |v: Option<f32>, unit: &str| v.map_or("–".to_string(), |d| format!("{d:.3e}{unit}"));
     for r in rows {
         let unit = if r.task == "regression" {
             " × std(y)"
@@ -133,13 +171,15 @@ pub fn print_table(rows: &[Row]) {
             ""
         };
         println!(
-            "| {} | {} | {:.3e}{unit} | {:.3e}{unit} | {} |",
+            "| {} | {} | {:.3e}{unit} | {:.3e}{unit} | {} | {} | {} |",
             r.name,
             r.task,
             r.rust_vs_python,
             r.python_seed_gap,
+            opt(r.python_ulp_gap, unit),
             r.agreement
-                .map_or("–".to_string(), |a| format!("{:.1}%", a * 100.0))
+                .map_or("–".to_string(), |a| format!("{:.1}%", a * 100.0)),
+            opt(r.no_fingerprint, unit),
         );
     }
 }

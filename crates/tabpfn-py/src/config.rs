@@ -4,13 +4,16 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use tabpfn_model::{EstimatorConfig, SubsampleSamples};
+use tabpfn_model::{EstimatorConfig, InferenceConfig, Task};
 
 use crate::value_err;
 
-/// `EstimatorConfig` from `d` (defaults for absent keys).
-pub(crate) fn estimator_config(d: &Bound<'_, PyDict>) -> PyResult<EstimatorConfig> {
+/// `EstimatorConfig` from `d` (defaults for absent keys) for an estimator of `task`;
+/// `inference_config` (a JSON object of 2.2.1's ModelInterfaceConfig keys) is applied
+/// last, by the core's one table of those keys.
+pub(crate) fn estimator_config(d: &Bound<'_, PyDict>, task: Task) -> PyResult<EstimatorConfig> {
     let mut cfg = EstimatorConfig::default();
+    let mut inference: Option<InferenceConfig> = None;
     for (k, v) in d.iter() {
         let key: String = k.extract()?;
         let typed = |what: &str| {
@@ -43,31 +46,20 @@ pub(crate) fn estimator_config(d: &Bound<'_, PyDict>) -> PyResult<EstimatorConfi
             "ignore_pretraining_limits" => {
                 cfg.ignore_pretraining_limits = v.extract().map_err(|_| typed("a bool"))?
             }
-            "subsample_samples" => {
-                let v: Option<(String, f64)> = v
-                    .extract()
-                    .map_err(|_| typed("None or (\"count\" | \"fraction\", number)"))?;
-                cfg.subsample_samples = match v {
-                    None => None,
-                    Some((kind, x)) if kind == "count" && x >= 0.0 && x.fract() == 0.0 => {
-                        Some(SubsampleSamples::Count(x as usize))
-                    }
-                    Some((kind, x)) if kind == "fraction" => Some(SubsampleSamples::Fraction(x)),
-                    Some((kind, x)) => {
-                        return Err(value_err(format!(
-                            "option `subsample_samples`: ({kind:?}, {x}) is not a row count or a fraction"
-                        )))
-                    }
-                };
-            }
-            "fingerprint_feature" => {
-                cfg.fingerprint_feature = v.extract().map_err(|_| typed("a bool"))?
+            "inference_config" => {
+                let text: String = v.extract().map_err(|_| typed("a JSON str"))?;
+                let doc: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| value_err(format!("inference_config: not JSON ({e})")))?;
+                inference = Some(InferenceConfig::from_json(&doc).map_err(value_err)?);
             }
             "batch_size" => {
                 cfg.batch_size = v.extract().map_err(|_| typed("None or an int ≥ 1"))?
             }
             other => return Err(value_err(format!("unknown estimator option `{other}`"))),
         }
+    }
+    if let Some(ic) = inference {
+        ic.apply(&mut cfg, task).map_err(value_err)?;
     }
     cfg.validate().map_err(value_err)?;
     Ok(cfg)

@@ -343,8 +343,8 @@ fn fit(
             "y must be a float64 array or a list of str",
         ));
     };
-    let cfg = config::estimator_config(config)?;
     let m = model.inner.clone();
+    let cfg = config::estimator_config(config, m.task())?;
     let mut inner = py
         .detach(|| -> tabpfn_model::Result<FittedEstimator> {
             Ok(match m.task() {

@@ -67,6 +67,57 @@ def test_subsample_samples_equals_the_cli_bit_for_bit(iris):
         assert np.array_equal(p, cli), (k, np.abs(p - cli).max())
 
 
+KNOBS = {
+    "FEATURE_SHIFT_METHOD": "rotate", "CLASS_SHIFT_METHOD": None,
+    "FINGERPRINT_FEATURE": False, "OUTLIER_REMOVAL_STD": 4.0,
+    "USE_SKLEARN_16_DECIMAL_PRECISION": True, "MIN_UNIQUE_FOR_NUMERICAL_FEATURES": 6,
+    "PREPROCESS_TRANSFORMS": [
+        {"name": "quantile_uni_fine", "categorical_name": "ordinal_shuffled",
+         "append_original": True, "subsample_features": 0.6, "global_transformer_name": "svd"},
+        {"name": "none", "categorical_name": "numeric", "append_original": False,
+         "subsample_features": -1, "global_transformer_name": None},
+    ],
+}
+
+
+def test_inference_config_equals_the_cli_bit_for_bit(iris, tmp_path):
+    """inference_config={...} is the CLI's --inference-config with the same keys (a JSON
+    file and KEY=VALUE items): the core's one table of keys reads both."""
+    X, y, Xt, _ = iris
+    clf = TabPFNClassifier(model_path=CLF, n_estimators=3, random_state=5,
+                           inference_config=KNOBS).fit(X, y)
+    p = clf.predict_proba(Xt)
+    plain = TabPFNClassifier(model_path=CLF, n_estimators=3, random_state=5).fit(X, y)
+    assert not np.array_equal(p, plain.predict_proba(Xt)), "the knobs changed nothing"
+    cfg_file = tmp_path / "knobs.json"
+    cfg_file.write_text(json.dumps({k: v for k, v in KNOBS.items() if k != "FINGERPRINT_FEATURE"}))
+    out = subprocess.run(
+        [str(ROOT / "target/debug/tabpfn-cli"), "predict", "--model", str(CLF),
+         "--train", str(ROOT / "examples/iris_train.csv"), "--target", "species",
+         "--test", str(ROOT / "examples/iris_test.csv"), "--id-column", "id",
+         "--n-estimators", "3", "--seed", "5", "--inference-config", str(cfg_file),
+         "--inference-config", "FINGERPRINT_FEATURE=False", "--format", "json", "-q"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    rows = json.loads(out)
+    cli = np.array([[r[f"proba_{c}"] for c in clf.classes_] for r in rows], dtype=np.float32)
+    assert np.array_equal(p, cli), np.abs(p - cli).max()
+
+
+def test_wide_tables_run_without_ignoring_the_limits():
+    """Above 500 features each member sees a random 500 (with a warning); with
+    ignore_pretraining_limits every member sees all, which changes the predictions."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 520))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(UserWarning, match="random 500"):
+        clf = TabPFNClassifier(model_path=CLF, n_estimators=2).fit(X, y)
+    p = clf.predict_proba(X[:5])
+    assert p.shape == (5, 2) and np.isfinite(p).all()
+    full = TabPFNClassifier(model_path=CLF, n_estimators=2, ignore_pretraining_limits=True)
+    assert not np.array_equal(p, full.fit(X, y).predict_proba(X[:5]))
+
+
 def test_pipeline_fixture_parity_within_the_rust_tolerance():
     """The reference's committed layer-4 dataset outputs (tiny models), as the Rust tests
     check them: Rust vs Python no larger than Python's own seed-to-seed gap."""

@@ -49,10 +49,14 @@ CASES = [
     ("text regression target", lambda: TabPFNRegressor(model_path=REG).fit(X, ["a"] * 20), ValueError, "numeric"),
     ("inference_config", lambda: clf(inference_config={"NOPE": 1}).fit(X, Y), ValueError, "inference_config"),
     ("inference_config not a dict", lambda: clf(inference_config=[1]).fit(X, Y), ValueError, "inference_config"),
-    ("SUBSAMPLE_SAMPLES 0", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": 0}).fit(X, Y), ValueError, "subsample_samples"),
-    ("SUBSAMPLE_SAMPLES 1.5", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": 1.5}).fit(X, Y), ValueError, "subsample_samples"),
-    ("SUBSAMPLE_SAMPLES str", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": "all"}).fit(X, Y), ValueError, "subsample_samples"),
+    ("SUBSAMPLE_SAMPLES 0", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": 0}).fit(X, Y), ValueError, "SUBSAMPLE_SAMPLES"),
+    ("SUBSAMPLE_SAMPLES 1.5", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": 1.5}).fit(X, Y), ValueError, "SUBSAMPLE_SAMPLES"),
+    ("SUBSAMPLE_SAMPLES str", lambda: clf(inference_config={"SUBSAMPLE_SAMPLES": "all"}).fit(X, Y), ValueError, "SUBSAMPLE_SAMPLES"),
     ("unsupported knob value", lambda: clf(inference_config={"POLYNOMIAL_FEATURES": 3}).fit(X, Y), ValueError, "POLYNOMIAL_FEATURES"),
+    ("bad shift method", lambda: clf(inference_config={"FEATURE_SHIFT_METHOD": "spin"}).fit(X, Y), ValueError, "FEATURE_SHIFT_METHOD"),
+    ("unimplemented transform", lambda: clf(inference_config={"PREPROCESS_TRANSFORMS": [{"name": "kdi"}]}).fit(X, Y), ValueError, "kdi"),
+    ("non-finite knob", lambda: clf(inference_config={"OUTLIER_REMOVAL_STD": float("nan")}).fit(X, Y), ValueError, "OUTLIER_REMOVAL_STD"),
+    ("class limit knob", lambda: clf(inference_config={"MAX_NUMBER_OF_CLASSES": 1}).fit(X, Y), ValueError, "MAX_NUMBER_OF_CLASSES"),
 ]
 
 

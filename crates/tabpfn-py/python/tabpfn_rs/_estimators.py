@@ -4,6 +4,7 @@ same outputs — without torch."""
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -42,83 +43,45 @@ def _seed(random_state: Any) -> int:
     raise ValueError(f"Invalid random_state {random_state!r}")
 
 
-# The fields of 2.2.1's ModelInterfaceConfig with their defaults: the keys
-# ``inference_config`` may name. A default value is accepted for every key; the ones in
-# _INFERENCE_SUPPORTED may also take other values.
-_INFERENCE_DEFAULTS: Dict[str, Any] = {
-    "MAX_UNIQUE_FOR_CATEGORICAL_FEATURES": 30,
-    "MIN_UNIQUE_FOR_NUMERICAL_FEATURES": 4,
-    "MIN_NUMBER_SAMPLES_FOR_CATEGORICAL_INFERENCE": 100,
-    "OUTLIER_REMOVAL_STD": "auto",
-    "FEATURE_SHIFT_METHOD": "shuffle",
-    "CLASS_SHIFT_METHOD": "shuffle",
-    "FINGERPRINT_FEATURE": True,
-    "POLYNOMIAL_FEATURES": "no",
-    "SUBSAMPLE_SAMPLES": None,
-    "PREPROCESS_TRANSFORMS": None,
-    "REGRESSION_Y_PREPROCESS_TRANSFORMS": (None, "safepower"),
-    "USE_SKLEARN_16_DECIMAL_PRECISION": False,
-    "MAX_NUMBER_OF_CLASSES": 10,
-    "MAX_NUMBER_OF_FEATURES": 500,
-    "MAX_NUMBER_OF_SAMPLES": 10_000,
-    "FIX_NAN_BORDERS_AFTER_TARGET_TRANSFORM": True,
-    "_REGRESSION_DEFAULT_OUTLIER_REMOVAL_STD": None,
-    "_CLASSIFICATION_DEFAULT_OUTLIER_REMOVAL_STD": 12.0,
-}
-_INFERENCE_SUPPORTED = ("SUBSAMPLE_SAMPLES", "FINGERPRINT_FEATURE")
-
-
-def _subsample_samples(v: Any) -> Any:
-    """``SUBSAMPLE_SAMPLES`` as 2.2.1 reads it: None, a row count ≥ 1 or a fraction in
-    (0, 1); the core takes ("count", k) or ("fraction", f)."""
-    if v is None:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"Invalid subsample_samples: {v!r} (a row count ≥ 1 or a fraction in (0, 1))")
+def _jsonable(v: Any, where: str) -> Any:
+    """An ``inference_config`` value as JSON: tuples as lists, numpy scalars as Python
+    numbers, a ``PreprocessorConfig``-like object through its ``to_dict()``."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
     if isinstance(v, (int, np.integer)):
-        if v < 1:
-            raise ValueError(f"subsample_samples must be at least 1 row, got {v}")
-        return ("count", int(v))
+        return int(v)
     if isinstance(v, (float, np.floating)):
-        if not 0.0 < float(v) < 1.0:
-            raise ValueError(f"a fractional subsample_samples must lie in (0, 1), got {v}")
-        return ("fraction", float(v))
-    raise ValueError(f"Invalid subsample_samples: {v!r} (a row count ≥ 1 or a fraction in (0, 1))")
+        f = float(v)
+        if not np.isfinite(f):
+            raise ValueError(f"inference_config[{where}]: {f} is not a finite number")
+        return f
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x, where) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x, where) for k, x in v.items()}
+    if hasattr(v, "to_dict"):
+        return _jsonable(v.to_dict(), where)
+    raise ValueError(
+        f"inference_config[{where}]: {type(v).__name__} values are not accepted "
+        "(None, bool, int, float, str, lists and dicts of these)"
+    )
 
 
 def _inference_options(inference_config: Any) -> Dict[str, Any]:
-    """Core options from ``inference_config`` (a dict keyed like 2.2.1's
-    ModelInterfaceConfig, or None); an unknown key, or a value tabpfn_rs cannot honour, is
-    a ValueError naming the key."""
+    """``inference_config`` (a dict keyed like 2.2.1's ModelInterfaceConfig, or None) for
+    the core, which holds the table of keys and checks every one (the CLI's
+    ``--inference-config`` reads the same keys): an unknown key, a bad value, or a value
+    tabpfn_rs does not implement is a ValueError naming the key."""
     if inference_config is None:
         return {}
     if not isinstance(inference_config, dict):
         raise ValueError(
             f"inference_config must be a dict or None, got {type(inference_config).__name__}"
         )
-    out: Dict[str, Any] = {}
-    for key, value in inference_config.items():
-        if key not in _INFERENCE_DEFAULTS:
-            raise ValueError(
-                f"inference_config: unknown key {key!r} (not a field of tabpfn 2.2.1's "
-                "ModelInterfaceConfig)"
-            )
-        if key == "SUBSAMPLE_SAMPLES":
-            out["subsample_samples"] = _subsample_samples(value)
-        elif key == "FINGERPRINT_FEATURE":
-            out["fingerprint_feature"] = bool(value)
-        else:
-            default = _INFERENCE_DEFAULTS[key]
-            same = value == default or (
-                isinstance(default, tuple) and isinstance(value, list) and tuple(value) == default
-            )
-            if not same:
-                raise ValueError(
-                    f"inference_config[{key!r}] = {value!r}: tabpfn_rs supports only the "
-                    f"default ({default!r}) for this key so far; settable: "
-                    + ", ".join(_INFERENCE_SUPPORTED)
-                )
-    return out
+    doc = {str(k): _jsonable(v, repr(k)) for k, v in inference_config.items()}
+    return {"inference_config": json.dumps(doc)}
 
 
 _MODELS: Dict[Any, Any] = {}
@@ -181,6 +144,14 @@ class _TabPFNBase(BaseEstimator):
             )
         model = _model(self.model_path, self._task, self.device)
         cfg = self._check_params()
+        limit = (self.inference_config or {}).get("MAX_NUMBER_OF_FEATURES", 500)
+        if len(cols) > limit and not self.ignore_pretraining_limits:
+            warnings.warn(
+                f"tabpfn_rs: X has {len(cols)} features, more than the {limit} TabPFN v2 was "
+                f"pretrained on: each ensemble member sees a random {limit} of them "
+                "(ignore_pretraining_limits=True: every member sees all)",
+                stacklevel=3,
+            )
         self.fit_ = _core.fit(model, cols, y, cfg, target_name)
         self.model_ = model
         self.n_features_in_ = len(cols)
