@@ -36,7 +36,7 @@ impl Probabilities {
 }
 
 /// Sorted class labels and each train row's class index (`LabelEncoder`).
-fn encode_labels(y: &Target) -> Result<(Vec<ClassLabel>, Vec<usize>)> {
+pub(crate) fn encode_labels(y: &Target) -> Result<(Vec<ClassLabel>, Vec<usize>)> {
     match y {
         Target::Numeric(v) => {
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {

@@ -31,7 +31,9 @@ pub mod estimator;
 pub mod fitted;
 pub mod frame;
 pub mod inference_config;
+pub mod many_class;
 pub mod member;
+pub mod mt19937;
 pub mod numpy_rng;
 pub(crate) mod persist;
 pub mod postprocess;
@@ -49,6 +51,7 @@ pub use estimator::{
 pub use fitted::{Fitted, FittedEnsemble, FittedEstimator, Head};
 pub use frame::{ClassLabel, Column, ColumnValues, DataFrame, Target};
 pub use inference_config::InferenceConfig;
+pub use many_class::{fit_many_class, FittedManyClass, ManyClassConfig};
 pub use member::{
     AppendOriginal, CategoricalTransform, FeatureTransform, MemberMatrix, PreprocessorConfig,
 };
