@@ -11,8 +11,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tabpfn_model::{
     builtin, ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
-    InferenceConfig, PerFeatureTransformer, SubsampleSamples, TabPFNClassifier, TabPFNRegressor,
-    Target, Task,
+    InferenceConfig, ManyClassConfig, PerFeatureTransformer, SubsampleSamples, TabPFNClassifier,
+    TabPFNRegressor, Target, Task,
 };
 
 use crate::csv_input::parse_number;
@@ -124,6 +124,18 @@ pub struct PredictArgs {
     /// "numeric"}]'. Every key and what is implemented: docs/pipeline.md.
     #[arg(long, value_name = "KEY=VALUE|FILE.json", conflicts_with = "load_fit")]
     pub inference_config: Vec<String>,
+    /// More classes than the model's outputs (10) are fitted with tabpfn-extensions'
+    /// ManyClassClassifier output code; its alphabet_size: symbols per codebook row, at
+    /// most the model's classes (default: that limit).
+    #[arg(long, conflicts_with = "load_fit")]
+    pub alphabet_size: Option<usize>,
+    /// The output code's codebook rows (ManyClassClassifier's n_estimators), each a full
+    /// ensemble fit (default: from the class count and --n-estimators-redundancy).
+    #[arg(long, conflicts_with = "load_fit")]
+    pub codebook_rows: Option<usize>,
+    /// ManyClassClassifier's n_estimators_redundancy: multiple of the minimal codebook rows.
+    #[arg(long, default_value_t = 4, conflicts_with = "load_fit")]
+    pub n_estimators_redundancy: usize,
     /// Column copied from the test CSV to the output (and not used as a feature).
     #[arg(long)]
     pub id_column: Option<String>,
@@ -526,11 +538,30 @@ pub fn run(a: PredictArgs) -> Result<()> {
             )
         };
         let mut fitted = match task {
-            Task::Classification => FittedEstimator::Classifier(
-                TabPFNClassifier::new(model.clone(), cfg)?
-                    .fit(&tr.x, &tr.y)
-                    .with_context(ctx)?,
-            ),
+            Task::Classification => {
+                let many = ManyClassConfig {
+                    alphabet_size: a.alphabet_size,
+                    n_estimators: a.codebook_rows,
+                    n_estimators_redundancy: a.n_estimators_redundancy,
+                    ..Default::default()
+                };
+                let fitted = TabPFNClassifier::new(model.clone(), cfg)?
+                    .fit_estimator(&tr.x, &tr.y, &many)
+                    .with_context(ctx)?;
+                if let FittedEstimator::ManyClass(f) = &fitted {
+                    if !a.quiet {
+                        eprintln!(
+                            "tabpfn-cli: {} classes are more than one TabPFN ensemble handles: \
+                             fitted tabpfn-extensions' many-class output code, {} codebook \
+                             rows × {} members",
+                            f.classes().len(),
+                            f.n_rows(),
+                            f.ensemble().config().n_estimators
+                        );
+                    }
+                }
+                fitted
+            }
             Task::Regression => FittedEstimator::Regressor(
                 TabPFNRegressor::new(model.clone(), cfg)?
                     .fit(&tr.x, &tr.y)
@@ -561,17 +592,23 @@ pub fn run(a: PredictArgs) -> Result<()> {
     } else {
         vec![]
     };
-    let is_classifier = matches!(fitted, FittedEstimator::Classifier(_));
+    let is_classifier = !matches!(fitted, FittedEstimator::Regressor(_));
+    let class_header = |classes: &[ClassLabel], header: &mut Vec<String>| {
+        header.push("prediction".into());
+        header.extend(
+            classes
+                .iter()
+                .map(|c| format!("proba_{}", label_string(c, &label_text))),
+        );
+        format!("{} classes", classes.len())
+    };
     let summary = match &fitted {
-        FittedEstimator::Classifier(f) => {
-            header.push("prediction".into());
-            header.extend(
-                f.classes()
-                    .iter()
-                    .map(|c| format!("proba_{}", label_string(c, &label_text))),
-            );
-            format!("{} classes", f.classes().len())
-        }
+        FittedEstimator::Classifier(f) => class_header(f.classes(), &mut header),
+        FittedEstimator::ManyClass(f) => format!(
+            "{}, output code of {} rows",
+            class_header(f.classes(), &mut header),
+            f.n_rows()
+        ),
         FittedEstimator::Regressor(_) => {
             match a.output_type {
                 OutputType::Mean => header.push("mean".into()),
@@ -611,6 +648,17 @@ pub fn run(a: PredictArgs) -> Result<()> {
         let tick = |k: usize| bar.inc(k as u64);
         let mut body: Vec<Vec<Cell>> = match &fitted {
             FittedEstimator::Classifier(f) => {
+                let p = f.predict_proba_with_progress(&x_test, tick)?;
+                let labels = f.labels_of(&p);
+                (0..n)
+                    .map(|i| {
+                        let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
+                        r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
+                        r
+                    })
+                    .collect()
+            }
+            FittedEstimator::ManyClass(f) => {
                 let p = f.predict_proba_with_progress(&x_test, tick)?;
                 let labels = f.labels_of(&p);
                 (0..n)

@@ -261,9 +261,9 @@ fn bad_inputs_are_clear_errors() {
     bad(
         &many,
         "a\n1\n",
-        &[],
+        &["--save-fit", "fit.tabpfn"],
         &m,
-        "has 11 classes; TabPFN supports at most 10",
+        "cannot be saved yet",
     );
     bad(
         "a,b,y\n1,2,low\n2,3,high\n3,1,low\n",
@@ -310,7 +310,7 @@ fn bad_inputs_are_clear_errors() {
         TEST,
         &["--inference-config", "MAX_NUMBER_OF_CLASSES=1"],
         &m,
-        "has 2 classes; TabPFN supports at most 1 (MAX_NUMBER_OF_CLASSES)",
+        "`alphabet_size`: must be between 2 and the class limit 1 (MAX_NUMBER_OF_CLASSES",
     );
     bad(
         "a,a,y\n1,2,x\n2,3,z\n",
@@ -730,4 +730,39 @@ fn all_missing_columns_and_wide_tables_predict() {
         all.get_output().stdout,
         "subsampling the features changed nothing"
     );
+}
+
+/// Eleven classes: the many-class output code, with a notice, one probability per class.
+#[test]
+fn more_classes_than_the_model_predict_through_the_output_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("train.csv");
+    let te = dir.path().join("test.csv");
+    let many: String = std::iter::once("a,y\n".to_string())
+        .chain((0..44).map(|i| format!("{},c{}\n", i % 11, i % 11)))
+        .collect();
+    std::fs::write(&tr, many).unwrap();
+    std::fs::write(&te, "a\n1\n7\n").unwrap();
+    let out = cli()
+        .arg("predict")
+        .arg("--model")
+        .arg(clf_model())
+        .arg("--train")
+        .arg(&tr)
+        .args(["--target", "y", "--n-estimators", "1", "--format", "json"])
+        .arg("--test")
+        .arg(&te)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "many-class output code, 8 codebook rows",
+        ));
+    let rows: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let r = rows[0].as_object().unwrap();
+    let total: f64 = (0..11)
+        .map(|c| r[&format!("proba_c{c}")].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-5, "{total}");
 }

@@ -66,8 +66,8 @@ pub use config::{ModelConfig, Task};
 pub use error::{ModelError, Result};
 pub use pipeline::{
     ClassLabel, Column, ColumnValues, DataFrame, EstimatorConfig, FitMode, FittedClassifier,
-    FittedEstimator, FittedRegressor, InferenceConfig, Probabilities, RegressionOutput,
-    SubsampleSamples, TabPFNClassifier, TabPFNRegressor, Target,
+    FittedEstimator, FittedManyClass, FittedRegressor, InferenceConfig, ManyClassConfig,
+    Probabilities, RegressionOutput, SubsampleSamples, TabPFNClassifier, TabPFNRegressor, Target,
 };
 pub use torch_rng::TorchRng;
 pub use transformer::{ForwardOptions, Kernels, Logits, PerFeatureTransformer, Table};

@@ -94,6 +94,10 @@ fn predict(f: &FittedEstimator, x: &DataFrame) -> Vec<Vec<f32>> {
             let p = c.predict_proba(x).unwrap();
             (0..p.rows).map(|i| p.row(i).to_vec()).collect()
         }
+        FittedEstimator::ManyClass(c) => {
+            let p = c.predict_proba(x).unwrap();
+            (0..p.rows).map(|i| p.row(i).to_vec()).collect()
+        }
         FittedEstimator::Regressor(r) => {
             let o = r.predict_full(x, &[0.25]).unwrap();
             (0..x.rows())

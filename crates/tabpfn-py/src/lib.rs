@@ -152,11 +152,23 @@ impl Fit {
         what: &str,
         run: impl Fn(&FittedClassifier, &DataFrame) -> tabpfn_model::Result<Probabilities> + Sync,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let FittedEstimator::Classifier(f) = &self.inner else {
-            return Err(value_err(format!("{what} needs a fitted classifier")));
-        };
         let x = columns::frame(columns)?;
-        let p = py.detach(|| run(f, &x)).map_err(value_err)?;
+        let p = match &self.inner {
+            FittedEstimator::Classifier(f) => py.detach(|| run(f, &x)),
+            FittedEstimator::ManyClass(f) if what == "predict_proba" => {
+                py.detach(|| f.predict_proba(&x))
+            }
+            FittedEstimator::ManyClass(_) => {
+                return Err(value_err(format!(
+                    "{what} is not defined for a fit of more classes than the model's \
+                     outputs (the many-class output code decodes probabilities only)"
+                )))
+            }
+            FittedEstimator::Regressor(_) => {
+                return Err(value_err(format!("{what} needs a fitted classifier")))
+            }
+        }
+        .map_err(value_err)?;
         let a = numpy::ndarray::Array2::from_shape_vec((p.rows, p.classes), p.data)
             .map_err(value_err)?;
         Ok(a.into_pyarray(py))
@@ -261,7 +273,7 @@ impl Fit {
     #[getter]
     fn task(&self) -> &'static str {
         match self.inner {
-            FittedEstimator::Classifier(_) => "classification",
+            FittedEstimator::Classifier(_) | FittedEstimator::ManyClass(_) => "classification",
             FittedEstimator::Regressor(_) => "regression",
         }
     }
@@ -311,6 +323,7 @@ impl Fit {
     fn classes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         match &self.inner {
             FittedEstimator::Classifier(f) => labels_to_py(py, f.classes()),
+            FittedEstimator::ManyClass(f) => labels_to_py(py, f.classes()),
             FittedEstimator::Regressor(_) => Err(value_err("a regressor has no classes")),
         }
     }
@@ -348,9 +361,13 @@ fn fit(
     let mut inner = py
         .detach(|| -> tabpfn_model::Result<FittedEstimator> {
             Ok(match m.task() {
-                Task::Classification => {
-                    FittedEstimator::Classifier(TabPFNClassifier::new(m, cfg)?.fit(&x, &y)?)
-                }
+                // above the model's classes: the many-class output code (the estimator
+                // warns), with the extension's defaults
+                Task::Classification => TabPFNClassifier::new(m, cfg)?.fit_estimator(
+                    &x,
+                    &y,
+                    &tabpfn_model::ManyClassConfig::default(),
+                )?,
                 Task::Regression => {
                     FittedEstimator::Regressor(TabPFNRegressor::new(m, cfg)?.fit(&x, &y)?)
                 }

@@ -247,3 +247,22 @@ def test_unaligned_float64_buffers_are_read(iris):
 
     df = pd.DataFrame({f"c{j}": un[:, j] for j in range(un.shape[1])})
     assert np.array_equal(clf.predict_proba(df.to_numpy()), clf.predict_proba(Xt))
+
+
+def test_more_than_ten_classes_use_the_output_code():
+    """31 classes: tabpfn-extensions' ManyClassClassifier output code, with a warning; the
+    probabilities are a distribution over all classes (their parity with the extension is
+    crates/tabpfn-model/tests/many_class.rs)."""
+    rng = np.random.default_rng(8)
+    y = np.concatenate([np.arange(31), rng.integers(0, 31, 89)])
+    X = rng.normal(size=(120, 3)) + y[:, None] * 0.3
+    with pytest.warns(UserWarning, match="many-class output code"):
+        clf = TabPFNClassifier(model_path=CLF, n_estimators=1).fit(X, y)
+    p = clf.predict_proba(X[:7])
+    assert p.shape == (7, 31) and np.allclose(p.sum(1), 1, atol=1e-5)
+    assert set(clf.predict(X[:7])) <= set(range(31))
+    with pytest.raises(ValueError, match="many-class"):
+        clf.predict_logits(X[:2])
+    import pickle
+    with pytest.raises(ValueError, match="cannot be saved"):
+        pickle.dumps(clf)

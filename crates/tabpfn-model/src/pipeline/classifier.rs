@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::ensemble::{classifier_configs, classifier_draws, low_memory_seeds, CLASSIFIER_CONFIGS};
 use super::estimator::{check_fit_shape, Encoded, EstimatorConfig, FitMode, Runner};
+use super::fitted::FittedEstimator;
 use super::fitted::{Fitted, FittedEnsemble, Head, HeadImpl, MemberSpec};
 use super::frame::{ClassLabel, DataFrame, Target};
+use super::many_class::{fit_many_class, ManyClassConfig};
 use super::postprocess::{combine_class_logits, mean_class_logits, unpermute_classes};
 use crate::config::Task;
 use crate::error::{input_err, Result};
@@ -85,7 +87,36 @@ impl TabPFNClassifier {
         &self.config
     }
 
-    /// Fits the ensemble on `x` (train table) and `y` (one label per row).
+    /// Fits on `x` and `y` whatever the number of classes: a plain ensemble up to the
+    /// model's class limit, above it the many-class output code with `many`'s knobs
+    /// ([`FittedEstimator::ManyClass`]; front ends say so).
+    pub fn fit_estimator(
+        &self,
+        x: &DataFrame,
+        y: &Target,
+        many: &ManyClassConfig,
+    ) -> Result<FittedEstimator> {
+        let (classes, _) = encode_labels(y)?;
+        if classes.len() > self.class_limit() {
+            return Ok(FittedEstimator::ManyClass(fit_many_class(
+                self.model.clone(),
+                &self.config,
+                many,
+                x,
+                y,
+            )?));
+        }
+        Ok(FittedEstimator::Classifier(self.fit(x, y)?))
+    }
+
+    /// The most classes one ensemble handles: `MAX_NUMBER_OF_CLASSES`, at most the
+    /// model's outputs.
+    pub fn class_limit(&self) -> usize {
+        self.config.max_classes.min(self.model.config().n_out())
+    }
+
+    /// Fits the ensemble on `x` (train table) and `y` (one label per row); more classes
+    /// than [`Self::class_limit`] need [`Self::fit_estimator`].
     pub fn fit(&self, x: &DataFrame, y: &Target) -> Result<FittedClassifier> {
         let cfg = &self.config;
         check_fit_shape(x, y.len(), cfg)?;
@@ -97,7 +128,8 @@ impl TabPFNClassifier {
             return Err(input_err(
                 "y",
                 format!(
-                    "has {n_classes} classes; TabPFN supports at most {limit}{}",
+                    "has {n_classes} classes; one TabPFN ensemble supports at most {limit}{} \
+                     (fit_estimator fits the many-class output code)",
                     if cfg.max_classes < n_out {
                         " (MAX_NUMBER_OF_CLASSES)"
                     } else {

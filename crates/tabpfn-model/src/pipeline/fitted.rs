@@ -453,6 +453,9 @@ fn attach_caches(
 pub enum FittedEstimator {
     Classifier(super::FittedClassifier),
     Regressor(super::FittedRegressor),
+    /// A classifier of more classes than the model has outputs (the output code of
+    /// [`super::many_class`]).
+    ManyClass(super::FittedManyClass),
 }
 
 impl FittedEstimator {
@@ -461,6 +464,7 @@ impl FittedEstimator {
         match self {
             Self::Classifier(f) => &f.ensemble,
             Self::Regressor(f) => &f.ensemble,
+            Self::ManyClass(f) => f.ensemble(),
         }
     }
 
@@ -470,6 +474,7 @@ impl FittedEstimator {
         match self {
             Self::Classifier(f) => f.ensemble.target_name = name,
             Self::Regressor(f) => f.ensemble.target_name = name,
+            Self::ManyClass(f) => f.set_target_name(name),
         }
     }
 
@@ -478,6 +483,7 @@ impl FittedEstimator {
         match self {
             Self::Classifier(f) => f.save(path),
             Self::Regressor(f) => f.save(path),
+            Self::ManyClass(_) => Err(many_class_not_saved()),
         }
     }
 
@@ -496,6 +502,7 @@ impl FittedEstimator {
         match self {
             Self::Classifier(f) => f.to_bytes(),
             Self::Regressor(f) => f.to_bytes(),
+            Self::ManyClass(_) => Err(many_class_not_saved()),
         }
     }
 
@@ -510,4 +517,12 @@ impl FittedEstimator {
             }
         })
     }
+}
+
+fn many_class_not_saved() -> crate::ModelError {
+    input_err(
+        "fit",
+        "a fit of more classes than the model's outputs (the many-class output code) \
+         cannot be saved yet; refit it instead",
+    )
 }

@@ -231,7 +231,10 @@ pub fn fit_many_class(
     if !(2..=limit).contains(&alphabet) {
         return Err(input_err(
             "alphabet_size",
-            format!("must be between 2 and the model's {limit} classes, got {alphabet}"),
+            format!(
+                "must be between 2 and the class limit {limit} (MAX_NUMBER_OF_CLASSES, at \
+                 most the model's outputs), got {alphabet}"
+            ),
         ));
     }
     let seed = u32::try_from(cfg.random_state).map_err(|_| {
@@ -271,6 +274,25 @@ pub fn fit_many_class(
 }
 
 impl FittedManyClass {
+    /// The first codebook row's ensemble: feature names, knobs and the network are the
+    /// same in every row.
+    pub fn ensemble(&self) -> &super::FittedEnsemble {
+        self.rows[0].ensemble()
+    }
+
+    pub(crate) fn set_target_name(&mut self, name: Option<String>) {
+        for r in &mut self.rows {
+            if let Some(n) = &name {
+                r.set_target_name(n.clone());
+            }
+        }
+    }
+
+    /// Codebook rows (each a full ensemble fit).
+    pub fn n_rows(&self) -> usize {
+        self.rows.len()
+    }
+
     /// Class labels in probability-column order (sorted).
     pub fn classes(&self) -> &[ClassLabel] {
         &self.classes
@@ -283,16 +305,24 @@ impl FittedManyClass {
 
     /// Class probabilities `[rows, classes]`.
     pub fn predict_proba(&self, x: &DataFrame) -> Result<Probabilities> {
+        self.predict_proba_with_progress(x, |_| {})
+    }
+
+    /// [`Self::predict_proba`], calling `progress(rows)` after each member of each row.
+    pub fn predict_proba_with_progress(
+        &self,
+        x: &DataFrame,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Probabilities> {
         let n_test = x.rows();
         let (input, offset) = match &self.x_train {
             Some(train) => (concat_rows(train, x)?, train.rows()),
             None => (x.clone(), 0),
         };
-        let p_rows = self
-            .rows
-            .iter()
-            .map(|fit| {
-                let p = fit.predict_proba(&input)?;
+        let mut p_rows = Vec::with_capacity(self.rows.len());
+        for fit in &self.rows {
+            p_rows.push({
+                let p = fit.predict_proba_with_progress(&input, &mut progress)?;
                 // the row's classes are the symbols its labels use, sorted
                 let mut full = vec![0.0f64; n_test * self.alphabet];
                 for (k, label) in fit.classes().iter().enumerate() {
@@ -304,9 +334,9 @@ impl FittedManyClass {
                         full[t * self.alphabet + code] = p.row(offset + t)[k] as f64;
                     }
                 }
-                Ok(full)
-            })
-            .collect::<Result<Vec<_>>>()?;
+                full
+            });
+        }
         let data = decode(&p_rows, &self.book, self.alphabet, n_test);
         Ok(Probabilities {
             rows: n_test,
@@ -317,14 +347,18 @@ impl FittedManyClass {
 
     /// The most probable class of each row.
     pub fn predict(&self, x: &DataFrame) -> Result<Vec<ClassLabel>> {
-        let p = self.predict_proba(x)?;
-        Ok((0..p.rows)
+        Ok(self.labels_of(&self.predict_proba(x)?))
+    }
+
+    /// The most probable class of each row of `p` (the first on ties, as `np.argmax`).
+    pub fn labels_of(&self, p: &Probabilities) -> Vec<ClassLabel> {
+        (0..p.rows)
             .map(|i| {
                 let row = p.row(i);
                 let best = (0..p.classes).fold(0, |b, c| if row[c] > row[b] { c } else { b });
                 self.classes[best].clone()
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -144,7 +144,9 @@ class _TabPFNBase(BaseEstimator):
             )
         model = _model(self.model_path, self._task, self.device)
         cfg = self._check_params()
-        limit = (self.inference_config or {}).get("MAX_NUMBER_OF_FEATURES", 500)
+        ic = self.inference_config if isinstance(self.inference_config, dict) else {}
+        limit = ic.get("MAX_NUMBER_OF_FEATURES", 500)
+        limit = limit if isinstance(limit, int) else 500
         if len(cols) > limit and not self.ignore_pretraining_limits:
             warnings.warn(
                 f"tabpfn_rs: X has {len(cols)} features, more than the {limit} TabPFN v2 was "
@@ -313,6 +315,16 @@ class TabPFNClassifier(ClassifierMixin, _TabPFNBase):
                 labels = np.unique(y, return_inverse=True)[1].astype(np.float64)
             if len(np.unique(labels)) != len(classes):
                 labels = np.unique(y, return_inverse=True)[1].astype(np.float64)
+        ic = self.inference_config if isinstance(self.inference_config, dict) else {}
+        lim = ic.get("MAX_NUMBER_OF_CLASSES", 10)  # a bad value: the core's error, at fit
+        limit = min(10, lim) if isinstance(lim, int) else 10
+        if len(classes) > limit:
+            warnings.warn(
+                f"tabpfn_rs: {len(classes)} classes are more than one TabPFN ensemble "
+                f"handles ({limit}): fitting tabpfn-extensions' many-class output code "
+                "(ManyClassClassifier's defaults; one ensemble per codebook row)",
+                stacklevel=2,
+            )
         self._fit_core(X, labels, target)
         self.classes_ = classes
         self.n_classes_ = len(classes)
