@@ -24,6 +24,7 @@ cd python
 "../$PY" gen_model.py
 "../$PY" gen_weights.py
 "../$PY" gen_pipeline.py
+"../$PY" gen_many_class.py   # tabpfn-extensions ManyClassClassifier
 "../$PY" gen_datasets.py   # also rewrites examples/*.csv
 # fixtures/rng (torch's CUDA draws) needs a CUDA GPU: kept, or rebuilt there with
 # `python gen_cuda_randn.py --out ../fixtures/rng/cuda_randn.npz`
