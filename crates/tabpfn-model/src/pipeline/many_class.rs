@@ -104,7 +104,7 @@ fn single_attempt(
 /// distance between the classes' code words, as scipy's `pdist(…, "hamming") × rows`.
 fn separability(book: &[Vec<usize>], n_classes: usize) -> Option<(f64, f64)> {
     let rows = book.len();
-    if n_classes < 2 || n_classes > 200 {
+    if !(2..=200).contains(&n_classes) {
         return None;
     }
     let mut d = Vec::with_capacity(n_classes * (n_classes - 1) / 2);
