@@ -11,8 +11,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tabpfn_model::{
     builtin, ClassLabel, Column, DataFrame, EstimatorConfig, FitMode, FittedEstimator,
-    InferenceConfig, ManyClassConfig, PerFeatureTransformer, SubsampleSamples, TabPFNClassifier,
-    TabPFNRegressor, Target, Task,
+    InferenceConfig, ManyClassConfig, PerFeatureTransformer, Probabilities, SubsampleSamples,
+    TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
 
 use crate::csv_input::parse_number;
@@ -359,6 +359,21 @@ fn label_string(l: &ClassLabel, text: &HashMap<u64, String>) -> String {
     }
 }
 
+/// Output rows of a classifier: the predicted label, then one probability per class.
+fn class_rows(
+    p: &Probabilities,
+    labels: &[ClassLabel],
+    label_text: &HashMap<u64, String>,
+) -> Vec<Vec<Cell>> {
+    (0..p.rows)
+        .map(|i| {
+            let mut r = vec![Cell::Text(label_string(&labels[i], label_text))];
+            r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
+            r
+        })
+        .collect()
+}
+
 /// `--model`, or the built-in demo classifier when absent.
 fn load_model(
     path: Option<&std::path::Path>,
@@ -649,25 +664,11 @@ pub fn run(a: PredictArgs) -> Result<()> {
         let mut body: Vec<Vec<Cell>> = match &fitted {
             FittedEstimator::Classifier(f) => {
                 let p = f.predict_proba_with_progress(&x_test, tick)?;
-                let labels = f.labels_of(&p);
-                (0..n)
-                    .map(|i| {
-                        let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
-                        r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
-                        r
-                    })
-                    .collect()
+                class_rows(&p, &f.labels_of(&p), &label_text)
             }
             FittedEstimator::ManyClass(f) => {
                 let p = f.predict_proba_with_progress(&x_test, tick)?;
-                let labels = f.labels_of(&p);
-                (0..n)
-                    .map(|i| {
-                        let mut r = vec![Cell::Text(label_string(&labels[i], &label_text))];
-                        r.extend(p.row(i).iter().map(|&v| Cell::f32(v)));
-                        r
-                    })
-                    .collect()
+                class_rows(&p, &f.labels_of(&p), &label_text)
             }
             FittedEstimator::Regressor(f) => {
                 let out = f.predict_full_with_progress(&x_test, &qs, tick)?;

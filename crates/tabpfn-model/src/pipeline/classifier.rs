@@ -432,7 +432,7 @@ pub(crate) fn check_finite(values: &[f32], what: &str) -> Result<()> {
 }
 
 /// Label of the largest probability of each row (first on ties, like `argmax`).
-fn argmax_labels(p: &Probabilities, classes: &[ClassLabel]) -> Vec<ClassLabel> {
+pub(crate) fn argmax_labels(p: &Probabilities, classes: &[ClassLabel]) -> Vec<ClassLabel> {
     (0..p.rows)
         .map(|i| {
             let row = p.row(i);

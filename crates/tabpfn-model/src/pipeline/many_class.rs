@@ -352,13 +352,7 @@ impl FittedManyClass {
 
     /// The most probable class of each row of `p` (the first on ties, as `np.argmax`).
     pub fn labels_of(&self, p: &Probabilities) -> Vec<ClassLabel> {
-        (0..p.rows)
-            .map(|i| {
-                let row = p.row(i);
-                let best = (0..p.classes).fold(0, |b, c| if row[c] > row[b] { c } else { b });
-                self.classes[best].clone()
-            })
-            .collect()
+        super::classifier::argmax_labels(p, &self.classes)
     }
 }
 
