@@ -223,6 +223,35 @@ def clf_knobs_rotate(rs: np.random.Generator):
     })
 
 
+def clf_polynomial(rs: np.random.Generator):
+    """POLYNOMIAL_FEATURES as a count (fewer than all pairs: the second factors come from
+    CPython set iteration order) with NaNs, a categorical and a constant column."""
+    cols, y, n, _ = clf_4class_knobs(rs)
+    return cols, y, n, dict(n_estimators=4, random_state=12,
+                            inference_config={"POLYNOMIAL_FEATURES": 7})
+
+
+def reg_polynomial_all(rs: np.random.Generator):
+    """POLYNOMIAL_FEATURES="all" on the regressor (every pair, so every set runs dry)."""
+    cols, y, n, _ = reg_small_knobs(rs)
+    return cols, y, n, dict(n_estimators=4, random_state=13,
+                            inference_config={"POLYNOMIAL_FEATURES": "all"})
+
+
+def set_order_goldens() -> list:
+    """`list(set(range(a, d)) - set(used))` as this CPython iterates it (the order the
+    polynomial step's draws index)."""
+    rs = np.random.default_rng(0)
+    cases = []
+    for d in [3, 8, 20, 40, 100, 300, 1000]:
+        for _ in range(5):
+            a = int(rs.integers(0, d))
+            k = int(rs.integers(0, d - a + 2))
+            used = [int(v) for v in rs.integers(-1, d, k)]
+            cases.append([a, d, used, list(set(range(a, d)) - set(used))])
+    return cases
+
+
 _CUSTOM_CLF = [
     {"name": "quantile_uni_fine", "categorical_name": "ordinal_shuffled",
      "append_original": True, "subsample_features": 0.6, "global_transformer_name": "svd"},
@@ -346,6 +375,8 @@ CASES = {
     "clf_all_missing_small": ("classification", "tiny_clf", clf_all_missing_small),
     "reg_all_missing": ("regression", "tiny_reg", reg_all_missing),
     "clf_wide": ("classification", "tiny_clf", clf_wide),
+    "clf_polynomial": ("classification", "tiny_clf", clf_polynomial),
+    "reg_polynomial_all": ("regression", "tiny_reg", reg_polynomial_all),
 }
 
 
@@ -377,6 +408,36 @@ def record_seeds():
 
     pp.fit_preprocessing_one = wrapped
     return seeds, lambda: setattr(pp, "fit_preprocessing_one", orig)
+
+
+class _ScalarChoice:
+    """A numpy Generator whose ``choice(..., size=1)`` gives the element, not a 1-array.
+
+    2.2.1's polynomial step assigns ``rng.choice(list, size=1)`` to one array element,
+    which numpy 2 refuses ("setting an array element with a sequence"; numpy 1 took the
+    element). Returning the element keeps every draw as it is and lets the step run."""
+
+    def __init__(self, g):
+        self._g = g
+
+    def choice(self, *args, **kwargs):
+        r = self._g.choice(*args, **kwargs)
+        return r[0] if kwargs.get("size") == 1 else r
+
+    def __getattr__(self, name):
+        return getattr(self._g, name)
+
+
+def patch_polynomial_step() -> None:
+    import tabpfn.preprocessors.nan_handling_polynomial_features_step as poly
+
+    orig = poly.infer_random_state
+
+    def wrapped(random_state):
+        seed, g = orig(random_state)
+        return seed, _ScalarChoice(g)
+
+    poly.infer_random_state = wrapped
 
 
 def run_case(name: str) -> None:
@@ -478,9 +539,11 @@ def run_case(name: str) -> None:
 
 def main() -> None:
     setup_torch()
+    patch_polynomial_step()
     os.environ.setdefault("TABPFN_ALLOW_CPU_LARGE_DATASET", "1")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "numpy_rng.json").write_text(json.dumps(rng_goldens(), indent=1) + "\n")
+    (OUT / "python_set_order.json").write_text(json.dumps(set_order_goldens()) + "\n")
     names = sys.argv[1:] or list(CASES)
     for name in names:
         run_case(name)

@@ -640,7 +640,9 @@ cases!(
     clf_all_missing,
     clf_all_missing_small,
     reg_all_missing,
-    clf_wide
+    clf_wide,
+    clf_polynomial,
+    reg_polynomial_all
 );
 
 /// A saved fit predicts exactly what the in-memory fit predicts, in every fit mode.

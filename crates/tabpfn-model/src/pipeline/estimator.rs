@@ -12,6 +12,7 @@ use super::encode::{CategoricalInference, TableEncoder};
 use super::fitted::MemberSpec;
 use super::frame::DataFrame;
 use super::member::{FeatureOrder, MemberMatrix, MemberPipeline, MemberSteps, PreprocessorConfig};
+use super::polynomial::PolynomialFeatures;
 use super::power::SafePower;
 use crate::cache::TrainCache;
 use crate::error::{input_err, Result};
@@ -211,6 +212,9 @@ pub struct EstimatorConfig {
     /// their buckets cancelled.
     #[serde(default = "default_true")]
     pub fix_nan_borders: bool,
+    /// `POLYNOMIAL_FEATURES`.
+    #[serde(default)]
+    pub polynomial_features: PolynomialFeatures,
     /// `MAX_NUMBER_OF_CLASSES` (never above the model's outputs).
     #[serde(default = "default_max_classes")]
     pub max_classes: usize,
@@ -248,6 +252,7 @@ impl Default for EstimatorConfig {
             regression_y_transforms: default_y_transforms(),
             sklearn_16_decimal_precision: false,
             fix_nan_borders: true,
+            polynomial_features: PolynomialFeatures::No,
             max_classes: MAX_CLASSES,
             max_features: MAX_FEATURES,
             max_samples: MAX_SAMPLES,
@@ -481,6 +486,7 @@ impl Runner {
                 ShiftMethod::Identity => FeatureOrder::Keep,
             },
             max_features: (!cfg.ignore_pretraining_limits).then_some(cfg.max_features),
+            polynomial: cfg.polynomial_features,
         };
         // the reference gathers a subsampled member's rows in draw order (not sorted)
         let gathered;

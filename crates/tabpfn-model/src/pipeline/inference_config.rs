@@ -13,6 +13,7 @@ use super::estimator::{
     EstimatorConfig, OutlierRemoval, ShiftMethod, SubsampleSamples, TargetTransform,
 };
 use super::member::{AppendOriginal, CategoricalTransform, FeatureTransform, PreprocessorConfig};
+use super::polynomial::PolynomialFeatures;
 use crate::config::Task;
 use crate::error::{input_err, Result};
 
@@ -145,7 +146,7 @@ impl InferenceConfig {
                 "FEATURE_SHIFT_METHOD" => cfg.feature_shift = shift(key, v)?,
                 "CLASS_SHIFT_METHOD" => cfg.class_shift = shift(key, v)?,
                 "FINGERPRINT_FEATURE" => cfg.fingerprint_feature = boolean(key, v)?,
-                "POLYNOMIAL_FEATURES" => polynomial(key, v)?,
+                "POLYNOMIAL_FEATURES" => cfg.polynomial_features = polynomial(key, v)?,
                 "SUBSAMPLE_SAMPLES" => cfg.subsample_samples = subsample(key, v)?,
                 "PREPROCESS_TRANSFORMS" => {
                     cfg.preprocess_transforms = match v {
@@ -270,11 +271,25 @@ fn shift(key: &str, v: &Value) -> Result<ShiftMethod> {
     }
 }
 
-fn polynomial(key: &str, v: &Value) -> Result<()> {
+/// The most products `POLYNOMIAL_FEATURES` may ask for (each is a member column).
+const MAX_POLYNOMIAL_FEATURES: u64 = super::polynomial::MAX_PRODUCTS as u64;
+
+fn polynomial(key: &str, v: &Value) -> Result<PolynomialFeatures> {
     match v {
-        Value::String(s) if s == "no" => Ok(()),
-        Value::String(s) if s == "all" => Err(unsupported(key, v)),
-        Value::Number(n) if n.as_u64().is_some_and(|n| n > 0) => Err(unsupported(key, v)),
+        Value::String(s) if s == "no" => Ok(PolynomialFeatures::No),
+        Value::String(s) if s == "all" => Ok(PolynomialFeatures::All),
+        Value::Number(n)
+            if n.as_u64()
+                .is_some_and(|n| (1..=MAX_POLYNOMIAL_FEATURES).contains(&n)) =>
+        {
+            Ok(PolynomialFeatures::Max(
+                n.as_u64().expect("checked") as usize
+            ))
+        }
+        Value::Number(n) if n.as_u64().is_some() => Err(input_err(
+            key,
+            format!("at most {MAX_POLYNOMIAL_FEATURES} products, got {n}"),
+        )),
         other => Err(input_err(
             key,
             format!(
@@ -579,7 +594,7 @@ mod tests {
                 json!({"FEATURE_SHIFT_METHOD": "spin"}),
                 "FEATURE_SHIFT_METHOD",
             ),
-            (json!({"POLYNOMIAL_FEATURES": "all"}), "not implemented"),
+            (json!({"POLYNOMIAL_FEATURES": 10_000_000}), "at most"),
             (json!({"POLYNOMIAL_FEATURES": -2}), "POLYNOMIAL_FEATURES"),
             (json!({"SUBSAMPLE_SAMPLES": 1.5}), "SUBSAMPLE_SAMPLES"),
             (json!({"SUBSAMPLE_SAMPLES": 0}), "SUBSAMPLE_SAMPLES"),

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::categorical::{CategoricalEncoding, CategoryFilter};
 use super::numpy_rng::NumpyRng;
+use super::polynomial::{Polynomial, PolynomialFeatures};
 use super::power::SafePower;
 use super::quantile::QuantileColumn;
 use super::svd::SvdFeatures;
@@ -206,6 +207,8 @@ pub struct MemberSteps {
     /// config's `subsample_features` mechanism with the fraction `(max − ½) / features`,
     /// so the reference reproduces it given that fraction.
     pub max_features: Option<usize>,
+    /// `POLYNOMIAL_FEATURES`: products of column pairs appended first.
+    pub polynomial: PolynomialFeatures,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,6 +232,8 @@ impl ColumnTransform {
 /// A fitted member pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberPipeline {
+    /// `POLYNOMIAL_FEATURES`, before everything else.
+    polynomial: Option<Polynomial>,
     /// Input columns kept by constant removal.
     kept: Vec<usize>,
     /// Columns (after constant removal) the member sees, in order: `subsample_features`.
@@ -335,6 +340,9 @@ impl MemberPipeline {
         seed: u64,
         steps: MemberSteps,
     ) -> Result<(Self, MemberMatrix)> {
+        // 0. Polynomial features.
+        let (polynomial, widened) = Polynomial::fit_transform(x, rows, steps.polynomial, seed)?;
+        let x = &widened[..];
         // 1. Constant removal: keep a column unless every value equals the first (NaN ≠ NaN).
         let kept: Vec<usize> = (0..x.len())
             .filter(|&j| rows == 0 || x[j].iter().any(|&v| v != x[j][0]))
@@ -473,6 +481,7 @@ impl MemberPipeline {
         let columns = perm.iter().map(|&p| z[p].clone()).collect();
         Ok((
             Self {
+                polynomial,
                 kept,
                 subsampled,
                 passthrough,
@@ -489,6 +498,14 @@ impl MemberPipeline {
 
     /// Transforms new rows (columns `x`, each `rows` long) like the train rows.
     pub fn transform(&self, x: &[Vec<f64>], rows: usize) -> MemberMatrix {
+        let widened;
+        let x = match &self.polynomial {
+            Some(p) => {
+                widened = p.transform(x);
+                &widened[..]
+            }
+            None => x,
+        };
         let x: Vec<&Vec<f64>> = self.kept.iter().map(|&j| &x[j]).collect();
         let x: Vec<&Vec<f64>> = match &self.subsampled {
             Some(idx) => idx.iter().map(|&j| x[j]).collect(),

@@ -36,6 +36,7 @@ pub mod member;
 pub mod mt19937;
 pub mod numpy_rng;
 pub(crate) mod persist;
+pub mod polynomial;
 pub mod postprocess;
 pub mod power;
 pub mod quantile;
