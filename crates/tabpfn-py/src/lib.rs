@@ -17,7 +17,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use tabpfn_model::{
-    builtin, ClassLabel, DataFrame, FitMode, FittedClassifier, FittedEstimator,
+    builtin, ClassLabel, DataFrame, FitMode, FittedClassifier, FittedEstimator, FittedManyClass,
     PerFeatureTransformer, Probabilities, TabPFNClassifier, TabPFNRegressor, Target, Task,
 };
 
@@ -142,29 +142,32 @@ fn labels_to_py<'py>(py: Python<'py>, classes: &[ClassLabel]) -> PyResult<Bound<
     Ok(list)
 }
 
+/// A many-class fit's `[rows, classes]` output.
+type ManyClassRun = fn(&FittedManyClass, &DataFrame) -> tabpfn_model::Result<Probabilities>;
+
 impl Fit {
     /// A `[rows, classes]` output of the fitted classifier for the rows in `columns`, run
-    /// with the GIL released (`what` names the method in the error for a regressor).
+    /// with the GIL released: `run` for a plain fit, `run_many` for a many-class fit where
+    /// the output is defined (`what` names the method in the errors).
     fn class_matrix<'py>(
         &self,
         py: Python<'py>,
         columns: &Bound<'py, PyList>,
         what: &str,
         run: impl Fn(&FittedClassifier, &DataFrame) -> tabpfn_model::Result<Probabilities> + Sync,
+        run_many: Option<ManyClassRun>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let x = columns::frame(columns)?;
-        let p = match &self.inner {
-            FittedEstimator::Classifier(f) => py.detach(|| run(f, &x)),
-            FittedEstimator::ManyClass(f) if what == "predict_proba" => {
-                py.detach(|| f.predict_proba(&x))
-            }
-            FittedEstimator::ManyClass(_) => {
+        let p = match (&self.inner, run_many) {
+            (FittedEstimator::Classifier(f), _) => py.detach(|| run(f, &x)),
+            (FittedEstimator::ManyClass(f), Some(run_many)) => py.detach(|| run_many(f, &x)),
+            (FittedEstimator::ManyClass(_), None) => {
                 return Err(value_err(format!(
                     "{what} is not defined for a fit of more classes than the model's \
                      outputs (the many-class output code decodes probabilities only)"
                 )))
             }
-            FittedEstimator::Regressor(_) => {
+            (FittedEstimator::Regressor(_), _) => {
                 return Err(value_err(format!("{what} needs a fitted classifier")))
             }
         }
@@ -188,6 +191,7 @@ impl Fit {
             columns,
             "predict_proba",
             FittedClassifier::predict_proba,
+            Some(FittedManyClass::predict_proba),
         )
     }
 
@@ -202,6 +206,7 @@ impl Fit {
             columns,
             "predict_logits",
             FittedClassifier::predict_logits,
+            None,
         )
     }
 

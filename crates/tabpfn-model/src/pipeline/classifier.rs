@@ -123,7 +123,7 @@ impl TabPFNClassifier {
         let (classes, y_idx) = encode_labels(y)?;
         let n_classes = classes.len();
         let n_out = self.model.config().n_out();
-        let limit = cfg.max_classes.min(n_out);
+        let limit = self.class_limit();
         if n_classes > limit {
             return Err(input_err(
                 "y",

@@ -357,8 +357,13 @@ impl EstimatorConfig {
     /// constant columns are dropped) when that is fewer than all: above
     /// `max_features`, unless `ignore_pretraining_limits` is set.
     pub fn member_feature_limit(&self, n_features: usize) -> Option<usize> {
-        (!self.ignore_pretraining_limits && n_features > self.max_features)
-            .then_some(self.max_features)
+        self.member_feature_cap().filter(|&m| n_features > m)
+    }
+
+    /// The most features a member sees: `max_features`, none with
+    /// `ignore_pretraining_limits`.
+    fn member_feature_cap(&self) -> Option<usize> {
+        (!self.ignore_pretraining_limits).then_some(self.max_features)
     }
 }
 
@@ -485,7 +490,7 @@ impl Runner {
                 ShiftMethod::Rotate => FeatureOrder::Rotate(shift),
                 ShiftMethod::Identity => FeatureOrder::Keep,
             },
-            max_features: (!cfg.ignore_pretraining_limits).then_some(cfg.max_features),
+            max_features: cfg.member_feature_cap(),
             polynomial: cfg.polynomial_features,
         };
         // the reference gathers a subsampled member's rows in draw order (not sorted)

@@ -212,14 +212,6 @@ impl InferenceConfig {
     }
 }
 
-/// The defaults as the reference prints them, one `KEY = value` per line (for `--help`).
-pub fn describe_keys() -> String {
-    KEYS.iter()
-        .map(|(k, v)| format!("{k} = {v}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn parse_value(s: &str) -> Value {
     match s {
         "None" | "none" => Value::Null,
