@@ -327,8 +327,16 @@ impl MultiHeadAttention {
             .reshape([b, s, hc, share, c.d_k])
             .permute([0, 2, 1, 3, 4])
             .reshape([b, hc, s * share, c.d_k]);
+        // Burn's GPU backends run their flash kernels only when `scale` is `None` (their
+        // own 1/√d_k); any other scale is folded into q so that the flash path stays open.
+        let default_scale = 1.0 / (c.d_k as f64).sqrt();
+        let q = if c.scale() == default_scale {
+            q
+        } else {
+            q * (c.scale() / default_scale)
+        };
         let options = AttentionModuleOptions {
-            scale: Some(c.scale()),
+            scale: None,
             softcap: None,
             is_causal: false,
         };

@@ -23,7 +23,7 @@ fn values(n: usize, salt: u64) -> Vec<f32> {
         .collect()
 }
 
-fn module(device: &Device) -> MultiHeadAttention {
+fn weights(device: &Device) -> AttentionWeights {
     let d = E / H;
     let w_qkv = Tensor::<4>::from_data(
         TensorData::new(
@@ -38,15 +38,15 @@ fn module(device: &Device) -> MultiHeadAttention {
     // output weights at ~1/√(H·d) scale, so outputs are O(1) as in a trained model
     let w_out: Vec<f32> = values(H * d * E, 2).iter().map(|v| v * 0.2).collect();
     let w_out = Tensor::<3>::from_data(TensorData::new(w_out, [H, d, E]), device);
-    MultiHeadAttention::new(
-        AttentionConfig::standard(E, H).unwrap(),
-        AttentionWeights {
-            w_qkv: Some(w_qkv),
-            w_out: Some(w_out),
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    AttentionWeights {
+        w_qkv: Some(w_qkv),
+        w_out: Some(w_out),
+        ..Default::default()
+    }
+}
+
+fn module(device: &Device) -> MultiHeadAttention {
+    MultiHeadAttention::new(AttentionConfig::standard(E, H).unwrap(), weights(device)).unwrap()
 }
 
 /// The residual that keeps the attention output alone: `x ← out`.
@@ -160,4 +160,32 @@ fn host_and_device_caches_convert_both_ways() {
     let (k, _) = one.tensors(&device);
     let (kd, _) = dev.narrow_batch(1, 1).tensors(&device);
     assert_eq!(read_back(k, "k").unwrap(), read_back(kd, "k").unwrap());
+}
+
+/// A non-default softmax scale: the Burn path folds it into q (so that GPU backends keep
+/// their flash kernels, which take no scale), the CPU path applies it in its kernel; both
+/// agree, and differ from the default scale's outputs (the scale is not dropped).
+#[test]
+fn custom_softmax_scale_is_folded_into_the_queries() {
+    let device = Device::flex();
+    let base = module(&device);
+    let mut config = AttentionConfig::standard(E, H).unwrap();
+    config.softmax_scale = Some(0.9);
+    let m = MultiHeadAttention::new(config, weights(&device)).unwrap();
+    let cpu = CpuAttention::new(&m).unwrap().expect("v2 layout");
+    let (rows, t) = (11, 7);
+    let x = values(rows * t * E, 5);
+    let input = || Tensor::<3>::from_data(TensorData::new(x.clone(), [rows, t, E]), &device);
+    let want = read_back(m.forward(input(), None).unwrap(), "burn").unwrap();
+    let mut got = x.clone();
+    cpu.self_attend_rows(&mut got, t, &output_only);
+    let d = assert_close("scaled features attention", &got, &want, 1e-5);
+    println!("softmax_scale 0.9: CPU vs Burn (scale folded into q) max |Δ| {d:.3e}");
+    let default = read_back(base.forward(input(), None).unwrap(), "burn").unwrap();
+    let moved = default
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, |m, v| if v.is_nan() { f32::NAN } else { m.max(v) });
+    assert!(moved > 1e-3, "the custom scale changed nothing ({moved})");
 }

@@ -36,7 +36,41 @@ fn wgpu() -> Result<Device> {
 }
 
 #[cfg(feature = "cuda")]
+#[allow(unsafe_code)]
 fn cuda() -> Result<Device> {
+    // cudarc loads these on first use and panics (on a worker thread) when one is missing;
+    // probing first turns that into an error that says what to install
+    let driver = ["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
+    let nvrtc = [
+        "libnvrtc.so",
+        "libnvrtc.so.13",
+        "libnvrtc.so.12",
+        "libnvrtc.so.11",
+        "nvrtc64_130_0.dll",
+        "nvrtc64_120_0.dll",
+    ];
+    let found = |names: &[&str]| {
+        names.iter().any(|n| {
+            // SAFETY: loading a system library runs its initialisers; the NVIDIA driver's and
+            // NVRTC's are what cudarc would run on this device's first use anyway
+            unsafe { libloading::Library::new(*n) }.is_ok()
+        })
+    };
+    if !found(&driver) {
+        return Err(ModelError::Device(
+            "the cuda device needs the NVIDIA driver library libcuda (not found on the \
+             library path); install the driver or use --device cpu / wgpu"
+                .into(),
+        ));
+    }
+    if !found(&nvrtc) {
+        return Err(ModelError::Device(
+            "the cuda device compiles its kernels with NVRTC, and libnvrtc was not found on \
+             the library path; install the CUDA toolkit or the `nvidia-cuda-nvrtc-cu12` wheel \
+             and add its lib folder to LD_LIBRARY_PATH (docs/backends.md)"
+                .into(),
+        ));
+    }
     Ok(Device::cuda(0))
 }
 
