@@ -1,10 +1,23 @@
-"""A synthetic-data prior for pre-training a small TabPFN (issue 8), in the spirit of the
-TabPFN papers: random structural causal models built from random MLPs with noise.
+"""The training prior of tabpfn-mini (issues 8 and 20).
 
-Each dataset: sample root causes, push them through a random MLP (random depth, width,
-activation, noise), read features and a target off random hidden units, then make the
-target a class label by thresholding or argmax. Sometimes: missing values, categorical
-(integer-coded) features, heavy tails, irrelevant features. Everything is seeded.
+Two generators of random tables, chosen by `kind`:
+
+* `scm` (the shipped models): this file's random structural causal models — root causes
+  pushed through a random noisy MLP whose activations include step functions (tree-like,
+  piecewise-constant relations) — with features and target read off random hidden units;
+  classes by random quantile cuts or an argmax, regression targets the unit itself.
+* `tabicl`: TabICL's published generator (`tabicl.prior.PriorDataset`, BSD-3, pinned in
+  python/requirements-train.txt), `mix_scm` (MLP and tree SCMs). Measured here with its
+  default hyper-parameters, most of its tables carry little signal (a Random Forest is at
+  the majority class / training mean on the median table), which a small model trained for
+  an hour on a CPU could not learn from (docs/demo-model.md); kept for runs with more compute.
+
+On top of either, what real tables have: missing cells, heavy-tailed columns and pure-noise
+columns. Everything draws from numpy's and torch's global RNGs, which `train_mini.py` seeds
+and checkpoints.
+
+Shapes are the v2 network's: x [rows, batch, features] float32 (NaN = missing), y [rows,
+batch] float32 (class index, or the z-scored target), and the number of training rows.
 """
 
 from __future__ import annotations
@@ -12,8 +25,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+# Tokens (rows x (feature groups + 1) x datasets) one step may hold: keeps a step's cost
+# roughly flat whether it draws many small tables or a few large ones.
+TOKEN_BUDGET = 40_000
+
+# z-scored regression targets are clipped to ±LIMIT, the outer bar borders
+LIMIT = 10.0
+
+
 ACTIVATIONS = [np.tanh, lambda z: np.maximum(z, 0), np.sin, lambda z: z, np.abs,
-               lambda z: 1 / (1 + np.exp(-z))]
+               lambda z: 1 / (1 + np.exp(-z)),
+               # step functions: the axis-aligned, piecewise-constant relations trees fit
+               lambda z: (z > 0).astype(float), lambda z: np.floor(2 * z) / 2]
 
 
 def _mlp_scm(rng: np.random.Generator, n: int, n_nodes_needed: int) -> np.ndarray:
@@ -37,7 +60,8 @@ def _mlp_scm(rng: np.random.Generator, n: int, n_nodes_needed: int) -> np.ndarra
 
 
 def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
-    """One classification dataset: x [n, f] float32 (NaN = missing), y [n] int in 0..C-1."""
+    """One dataset: x [n, f] float32 (NaN = missing), y [n]: int in 0..C-1, or float (the
+    latent target, plus noise) when `n_classes` is 0."""
     nodes = _mlp_scm(rng, n, f + 1)
     idx = rng.permutation(nodes.shape[1])
     x = nodes[:, idx[:f]].copy()
@@ -45,13 +69,16 @@ def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
     if rng.random() < 0.3:  # irrelevant features
         k = rng.integers(1, max(2, f // 2 + 1))
         x[:, rng.choice(f, size=min(k, f), replace=False)] = rng.normal(size=(n, min(k, f)))
-    if rng.random() < 0.5 or n_classes == 2:
+    if n_classes == 0:
+        y = t + rng.normal(scale=10 ** rng.uniform(-3, -0.5) * (t.std() + 1e-6), size=n)
+    elif rng.random() < 0.5 or n_classes == 2:
         cuts = np.sort(rng.choice(t, size=n_classes - 1, replace=False))
         y = np.searchsorted(cuts, t)
     else:
         proj = nodes[:, idx[f: f + n_classes]] if nodes.shape[1] >= f + n_classes else rng.normal(size=(n, n_classes))
         y = np.argmax(proj + rng.normal(scale=0.1, size=proj.shape), axis=1)
-    y = rng.permutation(n_classes)[y]
+    if n_classes > 0:
+        y = rng.permutation(n_classes)[y]
     # feature-wise nuisance: scale/shift, heavy tails, categorical codes
     x = x * 10 ** rng.uniform(-1, 1, size=f) + rng.normal(scale=2, size=f)
     for j in range(f):
@@ -64,32 +91,127 @@ def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
             x[:, j] = rng.permutation(k)[np.searchsorted(q, x[:, j])]
     if rng.random() < 0.15:
         x[rng.random(x.shape) < rng.uniform(0.02, 0.2)] = np.nan
-    return x.astype(np.float32), y.astype(np.int64)
+    return x.astype(np.float32), y
 
 
-CLASS_WEIGHTS = {"skewed": [6, 4, 3, 2, 2, 1, 1, 1, 1], "flat": [3, 3, 2, 2, 2, 2, 2, 2, 3]}
+class TablePrior:
+    def __init__(self, task: str, max_rows: int = 600, max_features: int = 64,
+                 min_rows: int = 20, kind: str = "scm") -> None:
+        self.task, self.max_rows, self.max_features, self.min_rows = task, max_rows, max_features, min_rows
+        self.kind = kind
+        if kind == "tabicl":
+            from tabicl.prior import PriorDataset
+            self.ds = PriorDataset(regression=task == "reg", batch_size=8, batch_size_per_gp=8,
+                                   min_features=1, max_features=max_features, max_classes=10,
+                                   max_seq_len=max_rows, min_train_size=0.2, max_train_size=0.9,
+                                   prior_type="mix_scm", n_jobs=1)
+
+    def _shape(self) -> tuple[int, int, int]:
+        """Rows log-uniform in [min_rows, max_rows]; features half uniform in 1..12, half
+        log-uniform up to max_features; as many datasets as the token budget allows."""
+        n = int(np.exp(np.random.uniform(np.log(self.min_rows), np.log(self.max_rows))))
+        if np.random.random() < 0.5 or self.max_features <= 12:
+            f = int(np.random.randint(1, min(12, self.max_features) + 1))
+        else:
+            f = int(round(np.exp(np.random.uniform(np.log(12), np.log(self.max_features)))))
+        b = int(np.clip(TOKEN_BUDGET // (n * ((f + 1) // 2 + 1)), 2, 16))
+        return n, f, b
+
+    def batch(self, _batch: int | None = None):
+        n, f, b = self._shape()
+        if self.kind == "tabicl":
+            p = self.ds.prior
+            p.min_seq_len, p.max_seq_len = None, n
+            p.min_features = p.max_features = f
+            x, y, d, _, train_sizes = self.ds.get_batch(b)  # x [B, n, f], y [B, n]
+            n_train = int(train_sizes[0])
+            x = x[:, :, : max(1, int(d.max()))].numpy().astype(np.float64)
+            y = y.numpy().astype(np.float64)
+        else:
+            x, y, n_train = self._scm_batch(n, f, b)
+        for i in range(b):
+            if self.kind == "tabicl":
+                x[i] = nuisances(x[i])
+            if self.task == "reg":
+                y[i] = zscore(y[i], n_train)
+        x = torch.tensor(x, dtype=torch.float32).transpose(0, 1).contiguous()
+        y = torch.tensor(y, dtype=torch.float32).transpose(0, 1).contiguous()
+        return x, y, n_train
+
+    def _scm_batch(self, n: int, f: int, b: int):
+        """`b` SCM tables of n rows and f features; classes 2–10 (half of them binary)."""
+        rng = np.random.default_rng(np.random.randint(2**63 - 1))
+        c = 0 if self.task == "reg" else (2 if rng.random() < 0.4 else int(rng.integers(2, 11)))
+        n_train = int(rng.integers(max(2 * c, n // 5, 2), max(int(n * 0.9), max(2 * c, n // 5, 2) + 1)))
+        n_train = min(n_train, n - 1)
+        xs, ys = [], []
+        for _ in range(b):
+            for _attempt in range(20):
+                x, y = sample_dataset(rng, n, f, c)
+                if c == 0 or len(np.unique(y[:n_train])) >= 2:
+                    break
+            xs.append(x)
+            ys.append(y)
+        return np.stack(xs).astype(np.float64), np.stack(ys).astype(np.float64), n_train
+
+    def validation_set(self, count: int, seed: int):
+        """`count` batches from a fixed seed, the global RNG states restored afterwards."""
+        np_state, torch_state = np.random.get_state(), torch.get_rng_state()
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        out = [self.batch() for _ in range(count)]
+        np.random.set_state(np_state)
+        torch.set_rng_state(torch_state)
+        return out
+
+    def regression_borders(self, num_buckets: int, seed: int, batches: int = 150) -> torch.Tensor:
+        """Bar borders: quantiles of z-scored test-row targets pooled over prior draws (the
+        official regressor's borders are likewise read off its prior), the outer two at ±LIMIT;
+        strictly increasing."""
+        np_state, torch_state = np.random.get_state(), torch.get_rng_state()
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        pooled = []
+        for _ in range(batches):
+            _, y, n_train = self.batch()
+            pooled.append(y[n_train:].reshape(-1).numpy())
+        np.random.set_state(np_state)
+        torch.set_rng_state(torch_state)
+        v = np.concatenate(pooled)
+        v = v[np.isfinite(v)]
+        b = np.quantile(v, np.linspace(0, 1, num_buckets + 1))
+        b[0], b[-1] = -LIMIT, LIMIT
+        # ties (discrete targets) would make empty bars: spread them minimally
+        for i in range(1, len(b)):
+            b[i] = max(b[i], b[i - 1] + 1e-4)
+        return torch.tensor(b, dtype=torch.float32)
 
 
-def sample_batch(rng: np.random.Generator, batch: int, max_rows: int = 500, max_features: int = 20,
-                 classes: str = "skewed"):
-    """A batch of datasets sharing rows/features: x [R, B, F], y [R, B], n_train. Feature
-    counts are uniform up to 12 and log-uniform beyond (wide tables are rarer)."""
-    n = int(rng.integers(30, max_rows + 1))
-    if max_features <= 12 or rng.random() < 0.5:
-        f = int(rng.integers(1, min(max_features, 12) + 1))
-    else:
-        f = int(round(np.exp(rng.uniform(np.log(12), np.log(max_features)))))
-    w = np.array(CLASS_WEIGHTS[classes], dtype=float)
-    c = int(rng.choice(np.arange(2, 11), p=w / w.sum()))
-    n_train = int(rng.integers(max(c * 2, n // 5), int(n * 0.9)))
-    xs, ys = [], []
-    for _ in range(batch):
-        while True:
-            x, y = sample_dataset(rng, n, f, c)
-            if len(np.unique(y[:n_train])) >= 2:
-                break
-        xs.append(x)
-        ys.append(y)
-    x = torch.tensor(np.stack(xs, axis=1))
-    y = torch.tensor(np.stack(ys, axis=1))
-    return x, y, n_train
+def zscore(y: np.ndarray, n_train: int) -> np.ndarray:
+    """As the regressor's inference does: by the training rows' mean and std."""
+    mu, sd = y[:n_train].mean(), y[:n_train].std()
+    # clipped to the bar borders' span: a heavy-tailed draw would otherwise put test rows
+    # hundreds of standard deviations out, where the tail loss swamps a whole batch
+    return np.clip((y - mu) / (sd if sd > 1e-8 else 1.0), -LIMIT, LIMIT)
+
+
+def nuisances(x: np.ndarray) -> np.ndarray:
+    """x [rows, features]: pure-noise columns (20 % of tables), heavy-tailed columns (8 % of
+    columns), missing cells (20 % of tables, 2–30 % of cells, whole-row or per-cell)."""
+    n, f = x.shape
+    if f > 1 and np.random.random() < 0.2:
+        k = np.random.randint(1, max(2, f // 3 + 1))
+        cols = np.random.choice(f, size=min(k, f - 1), replace=False)
+        x[:, cols] = np.random.normal(size=(n, len(cols)))
+    for j in range(f):
+        if np.random.random() < 0.08:
+            z = (x[:, j] - x[:, j].mean()) / (x[:, j].std() + 1e-6)
+            x[:, j] = np.exp(np.clip(z * np.random.uniform(0.5, 2.0), -20, 20))
+    if np.random.random() < 0.2:
+        rate = np.random.uniform(0.02, 0.3)
+        mask = np.random.random(x.shape) < rate
+        if np.random.random() < 0.3:  # missingness tied to a column's value (not at random)
+            j = np.random.randint(f)
+            mask[:, j] = x[:, j] > np.quantile(x[:, j], 1 - rate)
+        x[mask] = np.nan
+    return x
