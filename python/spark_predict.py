@@ -1,7 +1,7 @@
 """Dask and Spark predictions of tabpfn_rs (issue 19, item 2), for scripts/spark-predict.sh.
 
 Fits a classifier (built-in demo model, or --model) and a regressor (the tiny fixture
-regressor: no built-in regressor yet) with fit_mode="fit_with_cache" on a small table, then
+regressor, as when this check was written) with fit_mode="fit_with_cache" on a small table, then
 predicts ROWS test rows three ways and checks that the three agree bit for bit:
 
   * single process: ``estimator.predict_proba(X)`` in one call (the Rust core's default

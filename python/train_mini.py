@@ -15,9 +15,14 @@ moving average of the weights (that average is what gets saved), a full training
 synthetic validation set (fixed seed, disjoint from training draws) scored on the average
 every `--val-every` steps; `--out` always holds the best average by validation loss.
 
-  python train_mini.py --task clf --minutes 90 --out ../target/mini/clf.ckpt --state ../target/mini/clf.state
-  python train_mini.py --task reg --minutes 90 --out ../target/mini/reg.ckpt --state ../target/mini/reg.state \
-      --init ../target/mini/clf.ckpt
+The shipped models (docs/demo-model.md), from python/, `old-clf.ckpt` being issue 8's model:
+
+  python train_mini.py --task clf --prior scm --minutes 28 --val-every 100 --warmup 100 --lr 3e-4 \
+      --init old-clf.ckpt --out ../target/mini2/clf.ckpt --state ../target/mini2/clf.state
+  python train_mini.py --task reg --prior scm --minutes 28 --val-every 100 --warmup 100 \
+      --init old-clf.ckpt --out ../target/mini2/reg.ckpt --state ../target/mini2/reg.state
+
+Running the same command again resumes from --state; `--device cuda` trains on a GPU.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ def warm_start(model: torch.nn.Module, path: Path) -> int:
 
 
 def loss_of(task, model, criterion, x, y, n_train):
+    dev = next(model.parameters()).device
+    x, y = x.to(dev), y.to(dev)
     out = model(x, y[:n_train])  # [R - n_train, B, n_out]
     if task == "clf":
         return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]),
@@ -82,7 +89,7 @@ def loss_of(task, model, criterion, x, y, n_train):
 
 
 def save_model(path: Path, config: dict, ema: torch.nn.Module, borders) -> None:
-    sd = {k: v.detach().clone() for k, v in ema.state_dict().items()}
+    sd = {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}
     if borders is not None:
         sd["criterion.borders"] = borders.clone()
         # read by some loaders, never by inference: one loss per bucket, here the uniform prior's
@@ -109,6 +116,7 @@ def main() -> None:
     ap.add_argument("--max-features", type=int, default=64)
     ap.add_argument("--val-every", type=int, default=250)
     ap.add_argument("--prior", choices=["scm", "tabicl"], default="scm", help="python/prior.py")
+    ap.add_argument("--device", default="cpu", help="torch device of the network (e.g. cuda)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -117,20 +125,23 @@ def main() -> None:
     if args.task == "reg":
         borders = prior.regression_borders(REG["num_buckets"], seed=12345)
     config, model, criterion = build(args.task, borders)
+    model.to(args.device)
+    if borders is not None:
+        criterion = criterion.to(args.device)
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     step, elapsed, best = 0, 0.0, math.inf
     args.state.parent.mkdir(parents=True, exist_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.state.exists():
-        st = torch.load(args.state, weights_only=False)
+        st = torch.load(args.state, weights_only=False, map_location=args.device)
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
         step, elapsed, best = st["step"], st["elapsed"], st["best"]
         np.random.set_state(st["np"])
         random.setstate(st["py"])
-        torch.set_rng_state(st["torch"])
+        torch.set_rng_state(st["torch"].cpu())
         print(f"resumed at step {step} ({elapsed / 60:.1f} min trained)", flush=True)
     else:
         np.random.seed(args.seed)

@@ -43,7 +43,8 @@ pub enum FitModeArg {
 #[derive(Args, Debug)]
 pub struct PredictArgs {
     /// Model file: an official TabPFN v2 .ckpt or a converted .safetensors. Default: the
-    /// built-in demo classifier tabpfn-mini (not TabPFN v2 quality; docs/demo-model.md).
+    /// built-in tabpfn-mini classifier or regressor, by the target (see --task; not TabPFN
+    /// v2 quality; docs/demo-model.md).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Training CSV (header row required), with the target column.
@@ -63,7 +64,9 @@ pub struct PredictArgs {
     /// else csv).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Task; must agree with the model (a classifier checkpoint only classifies).
+    /// Task; must agree with --model (a classifier checkpoint only classifies). Without
+    /// --model it picks the built-in model; by default text targets and integer targets with
+    /// at most 10 distinct values are classification, other numbers regression.
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
     /// Regression output.
@@ -374,9 +377,10 @@ fn class_rows(
         .collect()
 }
 
-/// `--model`, or the built-in demo classifier when absent.
+/// `--model`, or else the built-in model of `builtin_task`.
 fn load_model(
     path: Option<&std::path::Path>,
+    builtin_task: impl FnOnce() -> Result<(Task, String)>,
     device: &burn::tensor::Device,
     quiet: bool,
 ) -> Result<(PerFeatureTransformer, PathBuf)> {
@@ -387,12 +391,98 @@ fn load_model(
             Ok((m, p.to_path_buf()))
         }
         None => {
+            let (task, why) = builtin_task()?;
+            let name = match task {
+                Task::Classification => builtin::CLASSIFIER_NAME,
+                Task::Regression => builtin::REGRESSOR_NAME,
+            };
             if !quiet {
                 eprintln!("tabpfn-cli: no --model given, {}", builtin::NOTICE);
+                if !why.is_empty() {
+                    eprintln!("tabpfn-cli: {why}: using {name}");
+                }
             }
-            let m = builtin::model(Task::Classification, device)
-                .ok_or_else(|| anyhow!("this build has no built-in classifier"))??;
-            Ok((m, PathBuf::from(builtin::CLASSIFIER_NAME)))
+            let m = builtin::model(task, device)
+                .ok_or_else(|| anyhow!("this build has no {name}"))??;
+            Ok((m, PathBuf::from(name)))
+        }
+    }
+}
+
+/// The most distinct integer target values that still read as class labels when no model
+/// says the task (the reference's classifier handles up to 10 classes natively).
+pub const MAX_GUESSED_CLASSES: usize = 10;
+
+/// The task the built-in model is picked for: `--task`, else the saved fit's, else the
+/// target column's — classification for text and for integers with at most
+/// [`MAX_GUESSED_CLASSES`] distinct values, regression otherwise. Returns the reason, which
+/// the CLI prints.
+fn builtin_task(a: &PredictArgs, train: Option<&Chunk>) -> Result<(Task, String)> {
+    if let Some(t) = a.task {
+        return Ok((t.into(), format!("--task {}", task_word(t.into()))));
+    }
+    if let Some(fit) = &a.load_fit {
+        let t = FittedEstimator::saved_task(fit)?;
+        return Ok((t, format!("{} holds a {} fit", fit.display(), task_word(t))));
+    }
+    let (Some(table), Some(target)) = (train, a.target.as_deref()) else {
+        bail!("--train and --target are required without --load-fit");
+    };
+    let Some(j) = table.column_index(target) else {
+        // read_training words the error with the header
+        return Ok((Task::Classification, String::new()));
+    };
+    let cells = table.cells(j);
+    let mut values = Vec::with_capacity(cells.len());
+    for (_, c) in &cells {
+        match c.as_deref().map(parse_number) {
+            Some(Some(v)) => values.push(v),
+            Some(None) => {
+                return Ok((
+                    Task::Classification,
+                    format!("the target `{target}` holds text, so this is classification (--task overrides)"),
+                ))
+            }
+            None => {}
+        }
+    }
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    let integers = values.iter().all(|v| v.fract() == 0.0);
+    if integers && values.len() <= MAX_GUESSED_CLASSES {
+        Ok((
+            Task::Classification,
+            format!(
+                "the target `{target}` has {} distinct integer values, so this is \
+                 classification (--task overrides)",
+                values.len()
+            ),
+        ))
+    } else {
+        Ok((
+            Task::Regression,
+            format!(
+                "the target `{target}` has {} distinct {}values, so this is regression \
+                 (--task overrides)",
+                values.len(),
+                if integers { "integer " } else { "" }
+            ),
+        ))
+    }
+}
+
+fn task_word(t: Task) -> &'static str {
+    match t {
+        Task::Classification => "classification",
+        Task::Regression => "regression",
+    }
+}
+
+impl From<TaskArg> for Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Classification => Task::Classification,
+            TaskArg::Regression => Task::Regression,
         }
     }
 }
@@ -454,19 +544,27 @@ pub fn run(a: PredictArgs) -> Result<()> {
             .context("cannot set the thread count")?;
     }
     let device = crate::device::parse(&a.device)?;
-    let (model, model_path) = load_model(a.model.as_deref(), &device, a.quiet)?;
+    let delimiter = match a.delimiter {
+        None => None,
+        Some(c) if c.is_ascii() => Some(c as u8),
+        Some(c) => bail!("--delimiter must be one ASCII character, got `{c}`"),
+    };
+    // the training table is read before the model: without --model its target picks the
+    // built-in model
+    let train = match (&a.load_fit, &a.train) {
+        (None, Some(p)) => Some(Stream::read_all(p, TableFormat::of(p), delimiter)?),
+        _ => None,
+    };
+    let (model, model_path) = load_model(
+        a.model.as_deref(),
+        || builtin_task(&a, train.as_ref()),
+        &device,
+        a.quiet,
+    )?;
     let model = Arc::new(model.with_torch_rng(a.reference.torch_rng()));
     let task = model.task();
-    if a.model.is_none() && a.task == Some(TaskArg::Regression) {
-        bail!("the built-in demo model is a classifier; pass --model with a TabPFN v2 regressor checkpoint");
-    }
     if let Some(t) = a.task {
-        let want = if t == TaskArg::Classification {
-            Task::Classification
-        } else {
-            Task::Regression
-        };
-        if want != task {
+        if Task::from(t) != task {
             bail!(
                 "--task {:?} disagrees with the model {}, which is a {:?} checkpoint",
                 t,
@@ -475,11 +573,6 @@ pub fn run(a: PredictArgs) -> Result<()> {
             );
         }
     }
-    let delimiter = match a.delimiter {
-        None => None,
-        Some(c) if c.is_ascii() => Some(c as u8),
-        Some(c) => bail!("--delimiter must be one ASCII character, got `{c}`"),
-    };
     let cfg = estimator_config(&a, task)?;
     let bar = progress_bar(a.quiet);
     let mut label_text = HashMap::new();
@@ -491,25 +584,8 @@ pub fn run(a: PredictArgs) -> Result<()> {
             .train
             .as_ref()
             .expect("clap requires --train without --load-fit");
-        let train = Stream::read_all(train_path, TableFormat::of(train_path), delimiter)?;
+        let train = train.expect("read above without --load-fit");
         let tr = read_training(&a, &train, task)?;
-        if a.model.is_none() {
-            if let Target::Numeric(v) = &tr.y {
-                let mut u = v.clone();
-                u.sort_by(|x, y| x.total_cmp(y));
-                u.dedup();
-                if u.len() > 10 {
-                    bail!(
-                        "{}: the target `{}` has {} distinct numbers, so it looks like regression, \
-                         but the built-in demo model only classifies; pass --model with a TabPFN v2 \
-                         regressor checkpoint",
-                        train_path.display(),
-                        a.target.as_deref().unwrap_or(""),
-                        u.len()
-                    );
-                }
-            }
-        }
         label_text = tr.label_text;
         let mut cfg = cfg.clone();
         if !a.categorical.is_empty() {

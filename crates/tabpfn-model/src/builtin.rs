@@ -11,6 +11,7 @@ use crate::transformer::PerFeatureTransformer;
 use burn::tensor::Device;
 
 const CLASSIFIER: &[u8] = include_bytes!("../assets/tabpfn-mini-classifier.safetensors");
+const REGRESSOR: &[u8] = include_bytes!("../assets/tabpfn-mini-regressor.safetensors");
 
 /// The name the built-in classifier reports (file name in errors and summaries).
 pub const CLASSIFIER_NAME: &str = "tabpfn-mini-classifier (built in)";
@@ -23,22 +24,18 @@ pub const NOTICE: &str = "using the built-in demo model tabpfn-mini (not TabPFN 
 for real predictions pass the official checkpoint (README: \"Official weights\")";
 
 /// The built-in model for `task` as a checkpoint (for `info` and conversion), or `None`
-/// when this build has none for the task.
+/// when this build has none for the task (every build has both today; the `Option` keeps
+/// front ends honest should a slim build drop one).
 pub fn checkpoint(task: Task) -> Option<Result<Checkpoint>> {
     let (name, bytes) = match task {
         Task::Classification => (CLASSIFIER_NAME, CLASSIFIER),
-        Task::Regression => return regressor_bytes().map(|b| parse(REGRESSOR_NAME, b)),
+        Task::Regression => (REGRESSOR_NAME, REGRESSOR),
     };
     Some(parse(name, bytes))
 }
 
 fn parse(name: &str, bytes: &[u8]) -> Result<Checkpoint> {
     Ok(Checkpoint::from_bytes(name, bytes)?)
-}
-
-/// The built-in regressor's bytes, once one is trained (issue 20).
-fn regressor_bytes() -> Option<&'static [u8]> {
-    None
 }
 
 /// The built-in model for `task` on `device`; `None` when this build has none for it.

@@ -18,7 +18,7 @@ from conftest import CLF, REG
 EXPECTED_FAILURES = {
     "TabPFNClassifier": {},
     "TabPFNRegressor": {
-        # the fixture regressor has random weights (no built-in regressor is embedded yet),
+        # the fixture regressor has random weights (kept here: these checks are about the API),
         # so it cannot reach the check's R² bar on the check's data
         "check_regressors_train": "random-weight model: R² below the check's bar",
     },

@@ -487,6 +487,12 @@ impl FittedEstimator {
         }
     }
 
+    /// Which task the saved fit at `path` holds, read from its header only: lets a front
+    /// end pick the matching model before [`load`](Self::load) checks the rest.
+    pub fn saved_task(path: impl AsRef<Path>) -> Result<crate::Task> {
+        persist::saved_task(path.as_ref())
+    }
+
     /// Loads a saved fit of the task `model` was trained for.
     pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
         Ok(match model.task() {

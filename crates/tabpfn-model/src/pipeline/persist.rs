@@ -22,6 +22,7 @@ use tabpfn_weights::dtype::{decode_f64, Dtype};
 
 use super::encode::TableEncoder;
 use super::estimator::EstimatorConfig;
+use super::fitted::Head;
 use crate::cache::TrainCache;
 use crate::error::{ModelError, Result};
 use crate::tensor_file::{self, Raw};
@@ -277,4 +278,60 @@ pub(crate) fn resign(path: &Path) -> Result<()> {
     );
     meta.insert(HASH_KEY.to_string(), hash);
     tensor_file::write(path, &tensors, meta)
+}
+
+/// The largest safetensors header [`saved_task`] reads: a saved fit's header is its JSON
+/// state plus one entry per tensor, far below this.
+const MAX_HEADER_BYTES: u64 = 256 << 20;
+
+/// Which estimator a saved-fit file holds, read from its header alone (the tensors are not
+/// read), so that a front end can pick the matching model before loading the fit. The
+/// integrity and model checks happen at the full load.
+pub fn saved_task(path: &Path) -> Result<crate::Task> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| bad(path, format!("cannot open the saved fit: {e}")))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| bad(path, "shorter than a safetensors header; not a saved fit"))?;
+    let n = u64::from_le_bytes(len);
+    if n > MAX_HEADER_BYTES {
+        return Err(bad(
+            path,
+            format!("header of {n} bytes, more than the {MAX_HEADER_BYTES} a saved fit has"),
+        ));
+    }
+    let mut text = Vec::with_capacity(n as usize);
+    f.take(n)
+        .read_to_end(&mut text)
+        .map_err(|e| bad(path, format!("cannot read the header: {e}")))?;
+    if text.len() as u64 != n {
+        return Err(bad(
+            path,
+            format!("header says {n} bytes, the file holds {}", text.len()),
+        ));
+    }
+    let header: Value = serde_json::from_slice(&text)
+        .map_err(|e| bad(path, format!("header is not JSON ({e}); not a saved fit")))?;
+    let fit = header
+        .get("__metadata__")
+        .and_then(|m| m.get(KEY))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad(
+                path,
+                format!("no `{KEY}` header; not a file written by --save-fit"),
+            )
+        })?;
+    let fit: Value = serde_json::from_str(fit).map_err(|e| bad(path, e))?;
+    match fit.get("task").and_then(Value::as_str) {
+        Some(t) if t == <super::classifier::Classification as Head>::TASK => {
+            Ok(crate::Task::Classification)
+        }
+        Some(t) if t == <super::regressor::Regression as Head>::TASK => Ok(crate::Task::Regression),
+        other => Err(bad(
+            path,
+            format!("task {other:?}, expected \"classifier\" or \"regressor\""),
+        )),
+    }
 }
