@@ -392,10 +392,7 @@ fn load_model(
         }
         None => {
             let (task, why) = builtin_task()?;
-            let name = match task {
-                Task::Classification => builtin::CLASSIFIER_NAME,
-                Task::Regression => builtin::REGRESSOR_NAME,
-            };
+            let name = builtin::name(task);
             if !quiet {
                 eprintln!("tabpfn-cli: no --model given, {}", builtin::NOTICE);
                 if !why.is_empty() {
@@ -419,11 +416,11 @@ pub const MAX_GUESSED_CLASSES: usize = 10;
 /// the CLI prints.
 fn builtin_task(a: &PredictArgs, train: Option<&Chunk>) -> Result<(Task, String)> {
     if let Some(t) = a.task {
-        return Ok((t.into(), format!("--task {}", task_word(t.into()))));
+        return Ok((t.into(), format!("--task {}", Task::from(t).name())));
     }
     if let Some(fit) = &a.load_fit {
         let t = FittedEstimator::saved_task(fit)?;
-        return Ok((t, format!("{} holds a {} fit", fit.display(), task_word(t))));
+        return Ok((t, format!("{} holds a {} fit", fit.display(), t.name())));
     }
     let (Some(table), Some(target)) = (train, a.target.as_deref()) else {
         bail!("--train and --target are required without --load-fit");
@@ -468,13 +465,6 @@ fn builtin_task(a: &PredictArgs, train: Option<&Chunk>) -> Result<(Task, String)
                 if integers { "integer " } else { "" }
             ),
         ))
-    }
-}
-
-fn task_word(t: Task) -> &'static str {
-    match t {
-        Task::Classification => "classification",
-        Task::Regression => "regression",
     }
 }
 

@@ -27,11 +27,19 @@ for real predictions pass the official checkpoint (README: \"Official weights\")
 /// when this build has none for the task (every build has both today; the `Option` keeps
 /// front ends honest should a slim build drop one).
 pub fn checkpoint(task: Task) -> Option<Result<Checkpoint>> {
-    let (name, bytes) = match task {
-        Task::Classification => (CLASSIFIER_NAME, CLASSIFIER),
-        Task::Regression => (REGRESSOR_NAME, REGRESSOR),
+    let bytes = match task {
+        Task::Classification => CLASSIFIER,
+        Task::Regression => REGRESSOR,
     };
-    Some(parse(name, bytes))
+    Some(parse(name(task), bytes))
+}
+
+/// The name the built-in model for `task` reports.
+pub fn name(task: Task) -> &'static str {
+    match task {
+        Task::Classification => CLASSIFIER_NAME,
+        Task::Regression => REGRESSOR_NAME,
+    }
 }
 
 fn parse(name: &str, bytes: &[u8]) -> Result<Checkpoint> {

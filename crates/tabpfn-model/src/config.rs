@@ -16,6 +16,16 @@ pub enum Task {
     Regression,
 }
 
+impl Task {
+    /// "classification" or "regression", as the front ends word it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+        }
+    }
+}
+
 /// The architecture fields of a TabPFN v2 checkpoint config, with 2.2.1's defaults.
 ///
 /// Only fields that change the network are kept; training bookkeeping (`batch_size`,

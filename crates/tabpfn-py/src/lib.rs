@@ -25,13 +25,6 @@ pub(crate) fn value_err(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-fn task_name(t: Task) -> &'static str {
-    match t {
-        Task::Classification => "classification",
-        Task::Regression => "regression",
-    }
-}
-
 /// A loaded network: an official checkpoint, a converted safetensors file, or a built-in
 /// model.
 #[pyclass(module = "tabpfn_rs._core", frozen, name = "Model")]
@@ -71,8 +64,8 @@ impl Model {
                     return Err(value_err(format!(
                         "{} is a {} checkpoint; this estimator needs a {} model",
                         p.display(),
-                        task_name(m.task()),
-                        task_name(t)
+                        m.task().name(),
+                        t.name()
                     )));
                 }
                 Ok(Self {
@@ -86,14 +79,11 @@ impl Model {
                     .ok_or_else(|| {
                         value_err(format!(
                             "this build has no built-in {} model; pass model_path",
-                            task_name(t)
+                            t.name()
                         ))
                     })?
                     .map_err(value_err)?;
-                let name = match t {
-                    Task::Classification => builtin::CLASSIFIER_NAME,
-                    Task::Regression => builtin::REGRESSOR_NAME,
-                };
+                let name = builtin::name(t);
                 Ok(Self {
                     inner: Arc::new(m),
                     name: name.to_string(),
@@ -105,7 +95,7 @@ impl Model {
     /// "classification" or "regression".
     #[getter]
     fn task(&self) -> &'static str {
-        task_name(self.inner.task())
+        self.inner.task().name()
     }
 
     /// Where the model came from.

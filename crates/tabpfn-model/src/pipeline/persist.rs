@@ -301,7 +301,8 @@ pub fn saved_task(path: &Path) -> Result<crate::Task> {
             format!("header of {n} bytes, more than the {MAX_HEADER_BYTES} a saved fit has"),
         ));
     }
-    let mut text = Vec::with_capacity(n as usize);
+    // grows with what the file really holds, not with the length it declares
+    let mut text = Vec::new();
     f.take(n)
         .read_to_end(&mut text)
         .map_err(|e| bad(path, format!("cannot read the header: {e}")))?;
