@@ -33,20 +33,27 @@ if [ "${PARITY:-1}" = 1 ]; then
     for mode in $modes; do
       args=(--model "$F/$model.ckpt" --input "$F/$case.npz" --output "$OUT/$case.$mode.npz" --mode "$mode" --device "$DEV")
       [ -n "$std" ] && args+=(--remove-outliers-std "$std")
-      echo "$case ($model, $mode):"
-      "$CLI" forward "${args[@]}" >/dev/null 2>"$OUT/err" || { cat "$OUT/err"; status=1; continue; }
-      "$PY" python/compare.py "$OUT/$case.$mode.npz" "$F/$case.npz" "$mode" 1e-5 || status=1
+      for k in auto stock; do
+        echo "$case ($model, $mode, kernels $k):"
+        rm -f "$OUT/$case.$mode.npz"
+        "$CLI" forward "${args[@]}" --kernels "$k" >/dev/null 2>"$OUT/err" || { cat "$OUT/err"; status=1; continue; }
+        "$PY" python/compare.py "$OUT/$case.$mode.npz" "$F/$case.npz" "$mode" 1e-5 || status=1
+      done
     done
   done
 fi
 for s in "$@"; do
   echo "== bare forward on the GPU, (train, test, features) = (${s//_/, })"
   torch time --ckpt target/bench/full_clf.ckpt --input "target/bench/case_$s.npz" --repeat 3 --device cuda --save "$OUT/torch_$s.npz"
-  rm -f "$OUT/out_${TAG}_$s.npz"
-  # --torch-rng cuda: the reference on CUDA draws other positional embeddings than on CPU
-  "$CLI" forward --model target/bench/full_clf.ckpt --input "target/bench/case_$s.npz" --output "$OUT/out_${TAG}_$s.npz" --repeat 3 --device "$DEV" --torch-rng cuda 2>&1 | grep -E "rust forward|rror" || status=1
-  # reported, not gated: the GPU-side reference is not a committed fixture
-  [ -f "$OUT/out_${TAG}_$s.npz" ] && [ -f "$OUT/torch_$s.npz" ] && "$PY" python/compare.py "$OUT/out_${TAG}_$s.npz" "$OUT/torch_$s.npz" full 1 | sed 's/^/  rust vs torch cuda:/'
+  # auto: the custom CubeCL kernels (crates/tabpfn-cubecl); stock: Burn's own ops
+  for k in auto stock; do
+    rm -f "$OUT/out_${TAG}_${k}_$s.npz"
+    echo "  kernels $k:"
+    # --torch-rng cuda: the reference on CUDA draws other positional embeddings than on CPU
+    "$CLI" forward --model target/bench/full_clf.ckpt --input "target/bench/case_$s.npz" --output "$OUT/out_${TAG}_${k}_$s.npz" --repeat 3 --device "$DEV" --kernels "$k" --torch-rng cuda 2>&1 | grep -E "rust forward|rror" || status=1
+    # reported, not gated: the GPU-side reference is not a committed fixture
+    [ -f "$OUT/out_${TAG}_${k}_$s.npz" ] && [ -f "$OUT/torch_$s.npz" ] && "$PY" python/compare.py "$OUT/out_${TAG}_${k}_$s.npz" "$OUT/torch_$s.npz" full 1 | sed 's/^/  rust vs torch cuda:/'
+  done
 done
 if [ -n "${BENCH:-}" ]; then
   for s in ${E2E:-100_100_10 1000_1000_10}; do

@@ -5,7 +5,12 @@
 # reference fixtures, tolerance 1e-5 on network outputs as on the CPU. Not in .ci/run: the
 # wgpu build alone takes ~20 min on the CI's 2 cores.
 #
-#   scripts/test-wgpu.sh            # parity (15 network cases) + attention + kernels suites
+# Kernels::Auto runs the custom CubeCL kernels (crates/tabpfn-cubecl) there and
+# Kernels::Stock Burn's own ops; the parity suite checks both against the fixtures, the
+# kernels suite one against the other, and tabpfn-cubecl's suite each kernel against Burn's
+# CPU op.
+#
+#   scripts/test-wgpu.sh            # tabpfn-cubecl + parity (15 network cases) + kernels
 #   SUITES="parity pipeline" scripts/test-wgpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +21,8 @@ fi
 # the Vulkan loader wants a runtime dir; lavapipe runs fine without a display
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 export TABPFN_DEVICE=wgpu
-args=()
+cargo test --locked -p tabpfn-cubecl --features wgpu -- --nocapture
+
+args=(--lib)
 for s in ${SUITES:-parity kernels}; do args+=(--test "$s"); done
 cargo test --locked -p tabpfn-model --features wgpu "${args[@]}" -- --nocapture
-cargo test --locked -p tabpfn-attention --features tabpfn-model/wgpu

@@ -92,6 +92,36 @@ pub enum KvHeads {
     First,
 }
 
+/// Which implementation computes `softmax(q·kᵀ·scale)·v` once the heads are projected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AttentionCore {
+    /// Burn's `attention` op (the tested reference; its GPU backends pick a flash kernel
+    /// when autotuned).
+    #[default]
+    Stock,
+    /// The online-softmax CubeCL kernel of `tabpfn-cubecl` on cube (wgpu / cuda) devices
+    /// when this build has a GPU feature and the head sizes fit it; Burn's op otherwise.
+    Custom,
+}
+
+impl AttentionCore {
+    /// Whether the custom kernel runs for these head sizes on `device`.
+    pub fn is_custom_on(self, device: &burn::tensor::Device, d_k: usize, d_v: usize) -> bool {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        {
+            self == Self::Custom
+                && tabpfn_cubecl::is_cube(device)
+                && d_k <= tabpfn_cubecl::MAX_HEAD_DIM
+                && d_v <= tabpfn_cubecl::MAX_HEAD_DIM
+        }
+        #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+        {
+            let _ = (device, d_k, d_v);
+            false
+        }
+    }
+}
+
 /// TabPFN's multi-head attention. Weights are kept as matmul-ready `[in, out]` matrices.
 #[derive(Debug, Clone)]
 pub struct MultiHeadAttention {
@@ -271,6 +301,18 @@ impl MultiHeadAttention {
         kv: &KvCache,
         query_chunk: Option<usize>,
     ) -> Result<Tensor<3>> {
+        self.attend_with(x, kv, query_chunk, AttentionCore::Stock)
+    }
+
+    /// [`Self::attend`] with the core chosen by `core`. The custom kernel holds no score
+    /// matrix, so without a `query_chunk` it runs all queries in one pass.
+    pub fn attend_with(
+        &self,
+        x: Tensor<3>,
+        kv: &KvCache,
+        query_chunk: Option<usize>,
+        core: AttentionCore,
+    ) -> Result<Tensor<3>> {
         self.check_input("x", &x)?;
         let c = &self.config;
         let [b, s, _] = x.dims();
@@ -298,25 +340,36 @@ impl MultiHeadAttention {
                 "attention over zero keys: the K/V source has no rows".into(),
             ));
         }
-        let query_chunk =
-            query_chunk.or_else(|| auto_query_chunk(b, c.nhead, s, kv.len(), SCORE_BUDGET_BYTES));
-        let (k, v) = kv.tensors(&x.device());
+        let device = x.device();
+        let custom = core.is_custom_on(&device, c.d_k, c.d_v);
+        let query_chunk = query_chunk.or_else(|| {
+            (!custom)
+                .then(|| auto_query_chunk(b, c.nhead, s, kv.len(), SCORE_BUDGET_BYTES))
+                .flatten()
+        });
+        let (k, v) = kv.tensors(&device);
         match query_chunk {
             Some(n) if n > 0 && n < s => {
                 let mut outs = Vec::with_capacity(s.div_ceil(n));
                 let mut start = 0;
                 while start < s {
                     let len = n.min(s - start);
-                    outs.push(self.attend_once(x.clone().narrow(1, start, len), &k, &v));
+                    outs.push(self.attend_once(x.clone().narrow(1, start, len), &k, &v, custom)?);
                     start += len;
                 }
                 Ok(Tensor::cat(outs, 1))
             }
-            _ => Ok(self.attend_once(x, &k, &v)),
+            _ => self.attend_once(x, &k, &v, custom),
         }
     }
 
-    fn attend_once(&self, x: Tensor<3>, k: &Tensor<4>, v: &Tensor<4>) -> Tensor<3> {
+    fn attend_once(
+        &self,
+        x: Tensor<3>,
+        k: &Tensor<4>,
+        v: &Tensor<4>,
+        custom: bool,
+    ) -> Result<Tensor<3>> {
         let c = &self.config;
         let [b, s, _] = x.dims();
         let hc = k.dims()[1];
@@ -327,6 +380,21 @@ impl MultiHeadAttention {
             .reshape([b, s, hc, share, c.d_k])
             .permute([0, 2, 1, 3, 4])
             .reshape([b, hc, s * share, c.d_k]);
+        let o = if custom {
+            custom_core(q, k, v, c.scale())?
+        } else {
+            self.stock_core(q, k, v)
+        };
+        let o = o
+            .reshape([b, hc, s, share, c.d_v])
+            .permute([0, 2, 1, 3, 4])
+            .reshape([b, s, c.nhead * c.d_v]);
+        Ok(linear(o, self.w_out.clone(), None))
+    }
+
+    /// Burn's attention op on `q [B, Hc, S', Dk]` against `k`, `v` (`[B, Hc, N, D]`).
+    fn stock_core(&self, q: Tensor<4>, k: &Tensor<4>, v: &Tensor<4>) -> Tensor<4> {
+        let c = &self.config;
         // Burn's GPU backends run their flash kernels only when `scale` is `None` (their
         // own 1/√d_k); any other scale is folded into q so that the flash path stays open.
         let default_scale = 1.0 / (c.d_k as f64).sqrt();
@@ -340,20 +408,40 @@ impl MultiHeadAttention {
             softcap: None,
             is_causal: false,
         };
-        let o = attention(q, k.clone(), v.clone(), None, None, options);
-        let o = o
-            .reshape([b, hc, s, share, c.d_v])
-            .permute([0, 2, 1, 3, 4])
-            .reshape([b, s, c.nhead * c.d_v]);
-        linear(o, self.w_out.clone(), None)
+        attention(q, k.clone(), v.clone(), None, None, options)
     }
 
     /// Plain attention: self-attention when `x_kv` is `None`, else cross-attention to
     /// `x_kv` (`[B, S_kv, E]`), with all K/V heads.
     pub fn forward(&self, x: Tensor<3>, x_kv: Option<Tensor<3>>) -> Result<Tensor<3>> {
-        let kv = self.project_kv(x_kv.unwrap_or_else(|| x.clone()), KvHeads::All)?;
-        self.attend(x, &kv, None)
+        self.forward_with(x, x_kv, AttentionCore::Stock)
     }
+
+    /// [`Self::forward`] with the core chosen by `core`.
+    pub fn forward_with(
+        &self,
+        x: Tensor<3>,
+        x_kv: Option<Tensor<3>>,
+        core: AttentionCore,
+    ) -> Result<Tensor<3>> {
+        let kv = self.project_kv(x_kv.unwrap_or_else(|| x.clone()), KvHeads::All)?;
+        self.attend_with(x, &kv, None, core)
+    }
+}
+
+/// The custom kernel on `q`, `k`, `v` (`[B, Hc, ·, D]`); the caller checked that it applies
+/// ([`AttentionCore::is_custom_on`]).
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn custom_core(q: Tensor<4>, k: &Tensor<4>, v: &Tensor<4>, scale: f64) -> Result<Tensor<4>> {
+    tabpfn_cubecl::attention(q, k.clone(), v.clone(), scale as f32)
+        .map_err(|e| AttentionError::Config(format!("custom attention kernel: {e}")))
+}
+
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+fn custom_core(_: Tensor<4>, _: &Tensor<4>, _: &Tensor<4>, _: f64) -> Result<Tensor<4>> {
+    Err(AttentionError::Config(
+        "the custom attention kernel needs a build with the wgpu or cuda feature".into(),
+    ))
 }
 
 /// The most bytes of attention scores one pass of [`MultiHeadAttention::attend`] holds when

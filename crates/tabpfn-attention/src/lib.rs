@@ -31,8 +31,8 @@ mod error;
 use burn::tensor::Tensor;
 
 pub use attention::{
-    auto_query_chunk, AttentionConfig, AttentionWeights, HostWeights, KvHeads, MultiHeadAttention,
-    SCORE_BUDGET_BYTES,
+    auto_query_chunk, AttentionConfig, AttentionCore, AttentionWeights, HostWeights, KvHeads,
+    MultiHeadAttention, SCORE_BUDGET_BYTES,
 };
 pub use cache::{HostKv, KvCache};
 pub use cpu::CpuAttention;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use ndarray::{ArrayD, IxDyn};
-use tabpfn_model::{BarDistribution, ForwardOptions, PerFeatureTransformer, Table, Task};
+use tabpfn_model::{BarDistribution, ForwardOptions, Kernels, PerFeatureTransformer, Table, Task};
 use tabpfn_weights::Checkpoint;
 
 /// The most timed repetitions `forward --repeat` runs (a benchmark, not a loop).
@@ -93,8 +93,18 @@ struct ForwardArgs {
     /// Run the forward pass this many times (the wall times go to stderr).
     #[arg(long, default_value_t = 1)]
     repeat: usize,
+    /// Layer-stack implementation: auto (the CPU kernels on cpu, the custom CubeCL kernels
+    /// on wgpu / cuda) or stock (Burn's own ops, the reference both are tested against).
+    #[arg(long, value_enum, default_value = "auto")]
+    kernels: KernelsArg,
     #[command(flatten)]
     reference: device::ReferenceArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KernelsArg {
+    Auto,
+    Stock,
 }
 
 fn main() -> ExitCode {
@@ -125,6 +135,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
         mode,
         device,
         repeat,
+        kernels,
         reference,
     } = args;
     refuse_overwrite(&output, &[("--model", &model), ("--input", &input)])?;
@@ -167,7 +178,11 @@ fn forward(args: ForwardArgs) -> Result<()> {
 
     let net = PerFeatureTransformer::load(&model, &device)
         .with_context(|| format!("loading {}", model.display()))?
-        .with_torch_rng(reference.torch_rng());
+        .with_torch_rng(reference.torch_rng())
+        .with_kernels(match kernels {
+            KernelsArg::Auto => Kernels::Auto,
+            KernelsArg::Stock => Kernels::Stock,
+        });
     let opts = ForwardOptions {
         remove_outliers_std,
         query_chunk: None,

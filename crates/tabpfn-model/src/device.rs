@@ -85,3 +85,17 @@ fn cuda() -> Result<Device> {
 pub fn is_cpu(device: &Device) -> bool {
     *device == Device::flex()
 }
+
+/// Whether `device` runs Burn's cube backend (wgpu / cuda), where the custom CubeCL kernels
+/// apply.
+pub fn is_cube(device: &Device) -> bool {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    {
+        tabpfn_cubecl::is_cube(device)
+    }
+    #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+    {
+        let _ = device;
+        false
+    }
+}

@@ -6,7 +6,7 @@ use tabpfn_attention::{KvCache, KvHeads, MultiHeadAttention};
 
 use crate::error::Result;
 use crate::mlp::Mlp;
-use crate::nn::PlainLayerNorm;
+use crate::nn::{BurnOps, PlainLayerNorm};
 
 fn no_train_rows() -> crate::error::ModelError {
     crate::error::input_err(
@@ -46,20 +46,24 @@ impl PerFeatureEncoderLayer {
     ///
     /// Returns the new state and, when `keep_cache`, the head-0 K/V of the train rows
     /// (`[T, 1, n_train, D]`).
-    pub fn forward(
+    pub(crate) fn forward(
         &self,
         state: Tensor<3>,
         n_train: usize,
         cache: Option<&KvCache>,
         keep_cache: bool,
         query_chunk: Option<usize>,
+        ops: BurnOps,
     ) -> Result<(Tensor<3>, Option<KvCache>)> {
         let [rows, _, _] = state.dims();
         let n_test = rows - n_train;
+        let core = ops.attention_core();
 
         // attention between features: per row, over the T tokens
-        let feat = self.attn_between_features.forward(state.clone(), None)?;
-        let state = self.norm.forward(state + feat);
+        let feat = self
+            .attn_between_features
+            .forward_with(state.clone(), None, core)?;
+        let state = self.norm.forward_residual(state, feat, ops);
 
         // attention between items: per token column, over the rows
         let columns = state.swap_dims(0, 1); // [T, R, E]
@@ -72,9 +76,10 @@ impl PerFeatureEncoderLayer {
                 .project_kv(train.clone(), KvHeads::All)?;
             let out = self
                 .attn_between_items
-                .attend(train.clone(), &kv, query_chunk)?;
+                .attend_with(train.clone(), &kv, query_chunk, core)?;
             let device = train.device();
-            parts.push(train + out);
+            // LN acts per row, so the train and test parts are normalised apart
+            parts.push(self.norm.forward_residual(train, out, ops));
             train_kv = Some(kv.narrow_heads(0, 1, &device));
         }
         if n_test > 0 {
@@ -86,13 +91,13 @@ impl PerFeatureEncoderLayer {
             };
             let out = self
                 .attn_between_items
-                .attend(test.clone(), &kv, query_chunk)?;
-            parts.push(test + out);
+                .attend_with(test.clone(), &kv, query_chunk, core)?;
+            parts.push(self.norm.forward_residual(test, out, ops));
         }
-        let state = self.norm.forward(Tensor::cat(parts, 1).swap_dims(0, 1));
+        let state = Tensor::cat(parts, 1).swap_dims(0, 1);
 
-        let mlp = self.mlp.forward(state.clone());
-        let state = self.norm.forward(state + mlp);
+        let mlp = self.mlp.forward_with(state.clone(), ops);
+        let state = self.norm.forward_residual(state, mlp, ops);
         Ok((state, if keep_cache { train_kv } else { None }))
     }
 
@@ -100,14 +105,16 @@ impl PerFeatureEncoderLayer {
     /// token (last of the T) of the test rows. Feature attention runs only the target
     /// token's queries (against all tokens' K/V), the items attention only the target
     /// column, the MLP only the test rows' target tokens. Returns `[M, E]`.
-    pub fn forward_test_targets(
+    pub(crate) fn forward_test_targets(
         &self,
         state: Tensor<3>,
         n_train: usize,
         cache: Option<&KvCache>,
         query_chunk: Option<usize>,
+        ops: BurnOps,
     ) -> Result<Tensor<2>> {
         let [rows, t, e] = state.dims();
+        let core = ops.attention_core();
         let n_test = rows - n_train;
         let feat_kv = self
             .attn_between_features
@@ -115,8 +122,11 @@ impl PerFeatureEncoderLayer {
         let target = state.narrow(1, t - 1, 1); // [R, 1, E]
         let feat = self
             .attn_between_features
-            .attend(target.clone(), &feat_kv, None)?;
-        let column = self.norm.forward(target + feat).swap_dims(0, 1); // [1, R, E]
+            .attend_with(target.clone(), &feat_kv, None, core)?;
+        let column = self
+            .norm
+            .forward_residual(target, feat, ops)
+            .swap_dims(0, 1); // [1, R, E]
         let test = column.clone().narrow(1, n_train, n_test);
         let kv = match cache {
             Some(kv) => kv.narrow_batch(t - 1, 1),
@@ -127,17 +137,22 @@ impl PerFeatureEncoderLayer {
         };
         let out = self
             .attn_between_items
-            .attend(test.clone(), &kv, query_chunk)?;
-        let state = self.norm.forward(test + out);
-        let mlp = self.mlp.forward(state.clone());
-        Ok(self.norm.forward(state + mlp).reshape([n_test, e]))
+            .attend_with(test.clone(), &kv, query_chunk, core)?;
+        let state = self.norm.forward_residual(test, out, ops);
+        let mlp = self.mlp.forward_with(state.clone(), ops);
+        Ok(self
+            .norm
+            .forward_residual(state, mlp, ops)
+            .reshape([n_test, e]))
     }
 
     /// The last layer of a cache build: only the train rows' head-0 K/V of the items
     /// attention is needed (`[T, 1, N, D]`), not the layer's output.
-    pub fn items_kv_only(&self, state: Tensor<3>) -> Result<KvCache> {
-        let feat = self.attn_between_features.forward(state.clone(), None)?;
-        let state = self.norm.forward(state + feat);
+    pub(crate) fn items_kv_only(&self, state: Tensor<3>, ops: BurnOps) -> Result<KvCache> {
+        let feat =
+            self.attn_between_features
+                .forward_with(state.clone(), None, ops.attention_core())?;
+        let state = self.norm.forward_residual(state, feat, ops);
         Ok(self
             .attn_between_items
             .project_kv(state.swap_dims(0, 1), KvHeads::First)?)

@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use crate::nn::{gelu_erf, Linear};
+use crate::nn::{gelu_erf, BurnOps, Linear};
 
 #[derive(Debug, Clone)]
 pub struct Mlp {
@@ -16,5 +16,10 @@ impl Mlp {
     /// `[..., E]` → `[..., E]` (without the residual).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         self.linear2.forward(gelu_erf(self.linear1.forward(x)))
+    }
+
+    /// [`Self::forward`] with the GELU that `ops` selects.
+    pub(crate) fn forward_with<const D: usize>(&self, x: Tensor<D>, ops: BurnOps) -> Tensor<D> {
+        self.linear2.forward(ops.gelu(self.linear1.forward(x)))
     }
 }

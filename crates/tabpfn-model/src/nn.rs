@@ -3,7 +3,46 @@
 use burn::tensor::activation::gelu;
 use burn::tensor::module::{layer_norm, linear};
 use burn::tensor::{Device, Tensor, TensorData};
+use tabpfn_attention::AttentionCore;
 use tabpfn_weights::Tensor32;
+
+use crate::transformer::Kernels;
+
+/// Which implementation the Burn layer stack's hot ops take: Burn's stock ops, or the custom
+/// CubeCL kernels of `tabpfn-cubecl` ([`Kernels::Auto`] on a cube device in a build with the
+/// `wgpu` or `cuda` feature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BurnOps {
+    custom: bool,
+}
+
+impl BurnOps {
+    pub fn new(kernels: Kernels, device: &Device) -> Self {
+        Self {
+            custom: kernels == Kernels::Auto && crate::device::is_cube(device),
+        }
+    }
+
+    /// The attention core these ops use.
+    pub fn attention_core(self) -> AttentionCore {
+        if self.custom {
+            AttentionCore::Custom
+        } else {
+            AttentionCore::Stock
+        }
+    }
+
+    /// Exact GELU.
+    pub fn gelu<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        if self.custom {
+            if let Ok(y) = tabpfn_cubecl::gelu_erf(x.clone()) {
+                return y;
+            }
+        }
+        gelu_erf(x)
+    }
+}
 
 /// `y = x·Wᵀ + b` with the weight stored matmul-ready as `[in, out]`.
 #[derive(Debug, Clone)]
@@ -52,9 +91,32 @@ impl PlainLayerNorm {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        layer_norm(x, self.ones.clone(), None, 1e-5)
+        layer_norm(x, self.ones.clone(), None, EPS)
+    }
+
+    /// `LN(x + residual)`: one kernel under custom [`BurnOps`], else the add and
+    /// [`Self::forward`].
+    pub fn forward_residual<const D: usize>(
+        &self,
+        x: Tensor<D>,
+        residual: Tensor<D>,
+        ops: BurnOps,
+    ) -> Tensor<D> {
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        if ops.custom {
+            if let Ok(y) =
+                tabpfn_cubecl::residual_layer_norm(x.clone(), residual.clone(), EPS as f32)
+            {
+                return y;
+            }
+        }
+        let _ = ops;
+        self.forward(x + residual)
     }
 }
+
+/// The reference's LayerNorm epsilon.
+const EPS: f64 = 1e-5;
 
 /// Exact (erf) GELU, as torch's `nn.GELU()` default.
 pub fn gelu_erf<const D: usize>(x: Tensor<D>) -> Tensor<D> {
@@ -80,4 +142,18 @@ pub fn tensor4(t: &Tensor32, device: &Device) -> Tensor<4> {
         ),
         device,
     )
+}
+
+#[cfg(all(test, feature = "wgpu"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_the_custom_kernels_on_a_cube_device_only() {
+        let gpu = Device::wgpu(Default::default());
+        let core = |k, d: &Device| BurnOps::new(k, d).attention_core();
+        assert_eq!(core(Kernels::Auto, &gpu), AttentionCore::Custom);
+        assert_eq!(core(Kernels::Stock, &gpu), AttentionCore::Stock);
+        assert_eq!(core(Kernels::Auto, &Device::flex()), AttentionCore::Stock);
+    }
 }

@@ -15,6 +15,7 @@ use tabpfn_attention::{read_back, KvCache};
 
 use crate::cpu::HostStack;
 use crate::error::{input_err, Result};
+use crate::nn::BurnOps;
 use crate::transformer::PerFeatureTransformer;
 use crate::x_encoder::EncodedX;
 
@@ -105,6 +106,7 @@ pub(crate) fn build_cache<S: LayerStack>(stack: &S, inputs: Inputs<'_>) -> Resul
 pub(crate) struct BurnStack<'a> {
     pub model: &'a PerFeatureTransformer,
     pub query_chunk: Option<usize>,
+    pub ops: BurnOps,
 }
 
 impl LayerStack for BurnStack<'_> {
@@ -133,7 +135,7 @@ impl LayerStack for BurnStack<'_> {
         cache: Option<&KvCache>,
         keep: bool,
     ) -> Result<(Tensor<3>, Option<KvCache>)> {
-        self.model.layers[l].forward(state, n_train, cache, keep, self.query_chunk)
+        self.model.layers[l].forward(state, n_train, cache, keep, self.query_chunk, self.ops)
     }
 
     fn test_logits(
@@ -143,13 +145,18 @@ impl LayerStack for BurnStack<'_> {
         n_train: usize,
         cache: Option<&KvCache>,
     ) -> Result<Vec<f32>> {
-        let target =
-            self.model.layers[l].forward_test_targets(state, n_train, cache, self.query_chunk)?;
+        let target = self.model.layers[l].forward_test_targets(
+            state,
+            n_train,
+            cache,
+            self.query_chunk,
+            self.ops,
+        )?;
         Ok(read_back(self.model.decoder.forward(target), "the logits")?)
     }
 
     fn kv_only(&self, l: usize, state: Tensor<3>) -> Result<KvCache> {
-        self.model.layers[l].items_kv_only(state)
+        self.model.layers[l].items_kv_only(state, self.ops)
     }
 }
 

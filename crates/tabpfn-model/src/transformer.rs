@@ -17,6 +17,7 @@ use crate::cpu::HostStack;
 use crate::decoder::Decoder;
 use crate::error::{input_err, ModelError, Result};
 use crate::layer::PerFeatureEncoderLayer;
+use crate::nn::BurnOps;
 use crate::nn::Linear;
 use crate::stack::{self, BurnStack, CpuStack, Inputs};
 use crate::torch_rng::TorchRng;
@@ -44,7 +45,9 @@ pub struct ForwardOptions {
 /// Which implementation runs the layer stack.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Kernels {
-    /// The hand-written CPU kernels (`crate::cpu`) on the CPU device, Burn ops elsewhere.
+    /// The hand-written CPU kernels (`crate::cpu`) on the CPU device; on a GPU device
+    /// (wgpu / cuda builds) Burn's ops with the custom CubeCL kernels of `tabpfn-cubecl`
+    /// for the attention core, LayerNorm + residual and GELU.
     #[default]
     Auto,
     /// Burn's stock tensor ops on every device (the reference the kernels are tested
@@ -296,6 +299,7 @@ impl PerFeatureTransformer {
                 let stack = BurnStack {
                     model: self,
                     query_chunk,
+                    ops: BurnOps::new(self.kernels, &self.device),
                 };
                 stack::run(&stack, inputs, n_train, kv)?
             }
@@ -397,6 +401,7 @@ impl PerFeatureTransformer {
                 let stack = BurnStack {
                     model: self,
                     query_chunk: options.query_chunk,
+                    ops: BurnOps::new(self.kernels, &self.device),
                 };
                 stack::build_cache(&stack, inputs)?
             }
