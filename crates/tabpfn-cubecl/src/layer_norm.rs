@@ -20,6 +20,26 @@ use crate::grid::split_count;
 const BLOCK: usize = 64;
 const LOG2_BLOCK: usize = 6;
 
+/// The sum of every unit's `partial` (a tree over `sums`, `BLOCK` long), returned to all.
+#[cube]
+fn block_sum<F: Float>(partial: F, sums: &mut Shared<[F]>, unit: usize) -> F {
+    sums[unit] = partial;
+    sync_cube();
+    #[unroll]
+    for level in 0..LOG2_BLOCK {
+        let stride = (BLOCK / 2) >> level;
+        if unit < stride {
+            let sum = sums[unit] + sums[unit + stride];
+            sums[unit] = sum;
+        }
+        sync_cube();
+    }
+    let total = sums[0];
+    // every unit reads the total before the buffer is reused
+    sync_cube();
+    total
+}
+
 #[cube(launch)]
 fn residual_layer_norm_kernel<F: Float>(
     x: &Tensor<F>,
@@ -44,20 +64,7 @@ fn residual_layer_norm_kernel<F: Float>(
         partial += x[base + i] + residual[base + i];
         i += BLOCK;
     }
-    sums[unit] = partial;
-    sync_cube();
-    #[unroll]
-    for level in 0..LOG2_BLOCK {
-        let stride = (BLOCK / 2) >> level;
-        if unit < stride {
-            let sum = sums[unit] + sums[unit + stride];
-            sums[unit] = sum;
-        }
-        sync_cube();
-    }
-    let mean = sums[0] / n;
-    // every unit reads the total before the buffer is reused
-    sync_cube();
+    let mean = block_sum::<F>(partial, &mut sums, unit) / n;
 
     let mut partial = F::new(0.0);
     let mut i = unit;
@@ -66,20 +73,7 @@ fn residual_layer_norm_kernel<F: Float>(
         partial += c * c;
         i += BLOCK;
     }
-    sums[unit] = partial;
-    sync_cube();
-    #[unroll]
-    for level in 0..LOG2_BLOCK {
-        let stride = (BLOCK / 2) >> level;
-        if unit < stride {
-            let sum = sums[unit] + sums[unit + stride];
-            sums[unit] = sum;
-        }
-        sync_cube();
-    }
-    let var = sums[0] / n;
-    // every unit reads the total before the buffer is reused
-    sync_cube();
+    let var = block_sum::<F>(partial, &mut sums, unit) / n;
     let inv_std = F::new(1.0) / F::sqrt(var + F::cast_from(eps));
 
     let mut i = unit;
