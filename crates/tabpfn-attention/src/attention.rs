@@ -100,7 +100,8 @@ pub enum AttentionCore {
     #[default]
     Stock,
     /// The online-softmax CubeCL kernel of `tabpfn-cubecl` on cube (wgpu / cuda) devices
-    /// when this build has a GPU feature and the head sizes fit it; Burn's op otherwise.
+    /// when this build has a GPU feature and the head sizes fit it (≤ 64); Burn's op
+    /// otherwise.
     Custom,
 }
 
@@ -342,11 +343,17 @@ impl MultiHeadAttention {
         }
         let device = x.device();
         let custom = core.is_custom_on(&device, c.d_k, c.d_v);
-        let query_chunk = query_chunk.or_else(|| {
-            (!custom)
-                .then(|| auto_query_chunk(b, c.nhead, s, kv.len(), SCORE_BUDGET_BYTES))
-                .flatten()
-        });
+        let query_chunk = if custom {
+            // no score matrix to bound, only the kernel's query reach: `n` rows carry
+            // `n · share` queries once the heads sharing a K/V head are folded in
+            let cap = (custom_max_queries() / (c.nhead / hc)).max(1);
+            match query_chunk {
+                Some(n) => Some(n.min(cap)),
+                None => (s > cap).then_some(cap),
+            }
+        } else {
+            query_chunk.or_else(|| auto_query_chunk(b, c.nhead, s, kv.len(), SCORE_BUDGET_BYTES))
+        };
         let (k, v) = kv.tensors(&device);
         match query_chunk {
             Some(n) if n > 0 && n < s => {
@@ -435,6 +442,16 @@ impl MultiHeadAttention {
 fn custom_core(q: Tensor<4>, k: &Tensor<4>, v: &Tensor<4>, scale: f64) -> Result<Tensor<4>> {
     tabpfn_cubecl::attention(q, k.clone(), v.clone(), scale as f32)
         .map_err(|e| AttentionError::Config(format!("custom attention kernel: {e}")))
+}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn custom_max_queries() -> usize {
+    tabpfn_cubecl::MAX_QUERIES
+}
+
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+fn custom_max_queries() -> usize {
+    usize::MAX
 }
 
 #[cfg(not(any(feature = "wgpu", feature = "cuda")))]

@@ -26,12 +26,16 @@ mod layer_norm;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, DispatchDevice};
-use burn::tensor::{Device, Shape, Tensor};
+use burn::tensor::{DType, Device, Shape, Tensor};
 use burn_cubecl::CubeBackend;
 
-/// The largest K or V head size [`attention`] handles (registers and shared memory per unit
-/// grow with it; TabPFN v2 uses 32 or 64).
-pub const MAX_HEAD_DIM: usize = 128;
+/// The largest K or V head size [`attention`] handles: its key tile then needs 16 KiB of
+/// shared memory, WebGPU's guaranteed minimum (TabPFN v2's heads are 32 wide).
+pub const MAX_HEAD_DIM: usize = 64;
+
+/// The most query rows (per batch and head) one [`attention`] call addresses; callers chunk
+/// longer query sequences.
+pub const MAX_QUERIES: usize = grid::MAX_CUBES_PER_AXIS * attention::QUERY_TILE;
 
 /// Why a kernel was not launched; the caller runs the stock ops instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,11 +104,16 @@ pub fn is_cube(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Cube(_))
 }
 
+/// A float32 tensor on a cube device (the kernels' constants and accumulators are f32).
 fn on_cube<const D: usize>(t: &Tensor<D>) -> Result<(), KernelError> {
-    if is_cube(&t.device()) {
-        Ok(())
-    } else {
-        Err(KernelError::NotCube)
+    if !is_cube(&t.device()) {
+        return Err(KernelError::NotCube);
+    }
+    match t.dtype() {
+        DType::F32 => Ok(()),
+        other => Err(KernelError::Unsupported(format!(
+            "the kernels compute in float32, got a {other:?} tensor"
+        ))),
     }
 }
 
@@ -150,7 +159,7 @@ pub fn gelu_erf<const D: usize>(x: Tensor<D>) -> Result<Tensor<D>, KernelError> 
 ///
 /// # Shapes
 /// `q [B, H, S, Dk]`, `k [B, H, N, Dk]`, `v [B, H, N, Dv]` → `[B, H, S, Dv]`, with `N ≥ 1`
-/// and `Dk, Dv ≤` [`MAX_HEAD_DIM`].
+/// and `Dk, Dv ≤` [`MAX_HEAD_DIM`], `S ≤` [`MAX_QUERIES`].
 pub fn attention(
     q: Tensor<4>,
     k: Tensor<4>,
@@ -174,10 +183,9 @@ pub fn attention(
         return unsupported("no keys");
     }
     if dk == 0 || dv == 0 || dk > MAX_HEAD_DIM || dv > MAX_HEAD_DIM {
-        return unsupported("head sizes must lie in 1..=128");
+        return unsupported("head sizes must lie in 1..=64");
     }
-    if s.div_ceil(attention::QUERY_TILE) > grid::MAX_CUBES_PER_AXIS
-        || b.saturating_mul(h) > grid::MAX_CUBES_PER_AXIS * grid::MAX_CUBES_PER_AXIS
+    if s > MAX_QUERIES || b.saturating_mul(h) > grid::MAX_CUBES_PER_AXIS * grid::MAX_CUBES_PER_AXIS
     {
         return unsupported("more queries or heads than one launch addresses");
     }
