@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use crate::nn::{gelu_erf, BurnOps, Linear};
+use crate::nn::{BurnOps, Linear};
 
 #[derive(Debug, Clone)]
 pub struct Mlp {
@@ -15,7 +15,7 @@ pub struct Mlp {
 impl Mlp {
     /// `[..., E]` → `[..., E]` (without the residual).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        self.linear2.forward(gelu_erf(self.linear1.forward(x)))
+        self.forward_with(x, BurnOps::STOCK)
     }
 
     /// [`Self::forward`] with the GELU that `ops` selects.

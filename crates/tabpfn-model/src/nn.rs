@@ -17,6 +17,9 @@ pub(crate) struct BurnOps {
 }
 
 impl BurnOps {
+    /// Burn's stock ops only.
+    pub const STOCK: Self = Self { custom: false };
+
     pub fn new(kernels: Kernels, device: &Device) -> Self {
         Self {
             custom: kernels == Kernels::Auto && crate::device::is_cube(device),
