@@ -30,6 +30,9 @@ pub struct TrainCache {
     /// Per layer: head-0 K/V of the train rows, `[G+1, 1, N, D]`, in the form of the stack
     /// that built it (device tensors, or host buffers on the CPU kernels).
     pub(crate) kv: Vec<KvCache>,
+    /// [`PerFeatureTransformer::weights_sha256`] of the model that built it: the K/V are
+    /// only valid for those weights, and a model of the same shape would not notice.
+    pub(crate) weights_sha256: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,6 +44,9 @@ struct Header {
     emsize: usize,
     x_state: XEncoderState,
     y_state: YEncoderState,
+    /// Absent in caches written before the digest was recorded; those load unchecked.
+    #[serde(default)]
+    model_weights_sha256: Option<String>,
 }
 
 impl TrainCache {
@@ -71,6 +77,14 @@ impl TrainCache {
                 model.n_layers()
             )));
         }
+        let loaded = model.weights_sha256();
+        if self.weights_sha256 != loaded {
+            return Err(ModelError::Cache(format!(
+                "built with other weights than this model's (weights SHA-256 {}, the model's \
+                 {loaded}); use the model it was fitted with",
+                self.weights_sha256
+            )));
+        }
         if self.embeddings.dims()[1] != model.config().emsize {
             return Err(ModelError::Cache(format!(
                 "built for emsize {}, the model has {}",
@@ -99,6 +113,7 @@ impl TrainCache {
             emsize: self.embeddings.dims()[1],
             x_state: self.x_state.clone(),
             y_state: self.y_state.clone(),
+            model_weights_sha256: Some(self.weights_sha256.clone()),
         }
     }
 
@@ -246,6 +261,9 @@ impl TrainCache {
             y_state: header.y_state,
             embeddings,
             kv,
+            weights_sha256: header
+                .model_weights_sha256
+                .unwrap_or_else(|| model.weights_sha256()),
         };
         cache.check_compatible(model, cache.n_features)?;
         Ok(cache)

@@ -413,6 +413,7 @@ impl PerFeatureTransformer {
             y_state,
             embeddings: pos,
             kv,
+            weights_sha256: self.weights_sha256(),
         })
     }
 
