@@ -1,13 +1,31 @@
-//! `--device` → a Burn device (names and errors live in `tabpfn_model::device`), and
-//! `--torch-rng`: which PyTorch run (CPU or CUDA) the predictions reproduce.
+//! `--device` → a Burn device (names and errors live in `tabpfn_model::device`),
+//! `--kernels`: which implementation runs the layer stack there, and `--torch-rng`: which
+//! PyTorch run (CPU or CUDA) the predictions reproduce.
 
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::ValueEnum;
-use tabpfn_model::TorchRng;
+use tabpfn_model::{Kernels, TorchRng};
 
 pub fn parse(name: &str) -> Result<Device> {
     Ok(tabpfn_model::device::by_name(name)?)
+}
+
+/// `--kernels`: auto (the CPU kernels on cpu, the custom CubeCL kernels on wgpu / cuda) or
+/// stock (Burn's own ops, the reference both are tested against).
+#[derive(Clone, Copy, ValueEnum, PartialEq, Debug)]
+pub enum KernelsArg {
+    Auto,
+    Stock,
+}
+
+impl From<KernelsArg> for Kernels {
+    fn from(k: KernelsArg) -> Self {
+        match k {
+            KernelsArg::Auto => Kernels::Auto,
+            KernelsArg::Stock => Kernels::Stock,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Debug)]

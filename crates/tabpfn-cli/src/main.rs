@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use ndarray::{ArrayD, IxDyn};
-use tabpfn_model::{BarDistribution, ForwardOptions, Kernels, PerFeatureTransformer, Table, Task};
+use tabpfn_model::{BarDistribution, ForwardOptions, PerFeatureTransformer, Table, Task};
 use tabpfn_weights::Checkpoint;
 
 /// The most timed repetitions `forward --repeat` runs (a benchmark, not a loop).
@@ -96,15 +96,9 @@ struct ForwardArgs {
     /// Layer-stack implementation: auto (the CPU kernels on cpu, the custom CubeCL kernels
     /// on wgpu / cuda) or stock (Burn's own ops, the reference both are tested against).
     #[arg(long, value_enum, default_value = "auto")]
-    kernels: KernelsArg,
+    kernels: device::KernelsArg,
     #[command(flatten)]
     reference: device::ReferenceArgs,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum KernelsArg {
-    Auto,
-    Stock,
 }
 
 fn main() -> ExitCode {
@@ -179,10 +173,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
     let net = PerFeatureTransformer::load(&model, &device)
         .with_context(|| format!("loading {}", model.display()))?
         .with_torch_rng(reference.torch_rng())
-        .with_kernels(match kernels {
-            KernelsArg::Auto => Kernels::Auto,
-            KernelsArg::Stock => Kernels::Stock,
-        });
+        .with_kernels(kernels.into());
     let opts = ForwardOptions {
         remove_outliers_std,
         query_chunk: None,

@@ -501,6 +501,36 @@ fn small_batches_stream_the_same_predictions() {
     }
 }
 
+/// `--kernels stock` (Burn's ops) and the default `auto` (the CPU kernels here) give the
+/// same probabilities.
+#[test]
+fn stock_and_auto_kernels_predict_the_same() {
+    let probabilities = |kernels: &str| -> Vec<f64> {
+        let out = iris(&clf_model())
+            .args(["-q", "--kernels", kernels])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .flat_map(|r| {
+                r.split(',')
+                    .skip(2)
+                    .map(|v| v.parse::<f64>().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (auto, stock) = (probabilities("auto"), probabilities("stock"));
+    assert_eq!(auto.len(), 45 * 3);
+    let d = tabpfn_test_support::assert_close("probabilities, stock vs auto", &stock, &auto, 1e-5);
+    eprintln!("stock vs auto kernels: max |Δ| = {d:e}");
+}
+
 /// Without --model the built-in demo model runs, says so on stderr, and beats the
 /// majority class on the README example (the test file carries the true species).
 #[test]
