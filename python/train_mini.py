@@ -68,9 +68,15 @@ def build(task: str, borders: torch.Tensor | None):
 
 
 def warm_start(model: torch.nn.Module, path: Path) -> int:
-    """Copies every tensor of `path` whose name and shape match (a classifier's encoder and
-    transformer into a regressor); returns how many were copied."""
-    src = torch.load(path, weights_only=True)["state_dict"]
+    """Copies every tensor of `path` (an official-layout .ckpt, or a shipped .safetensors
+    asset, which keeps the same tensor names) whose name and shape match (a classifier's
+    encoder and transformer into a regressor); returns how many were copied."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        src = load_file(path)
+    else:
+        src = torch.load(path, weights_only=True)["state_dict"]
     own = model.state_dict()
     hits = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
     own.update(hits)
@@ -83,6 +89,11 @@ def loss_of(task, model, criterion, x, y, n_train):
     x, y = x.to(dev), y.to(dev)
     out = model(x, y[:n_train])  # [R - n_train, B, n_out]
     if task == "clf":
+        # Inference keeps only the first n_classes logits of a table and renormalises, so
+        # the loss is the softmax over those alone: absent classes cost nothing to learn.
+        n_classes = y.nan_to_num(0).amax(dim=0).long() + 1  # [B], labels are 0..c-1
+        absent = torch.arange(out.shape[-1], device=dev)[None, :] >= n_classes[:, None]
+        out = out.masked_fill(absent[None], float("-inf"))
         return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]),
                                                  y[n_train:].long().reshape(-1))
     return criterion(out, y[n_train:]).mean()
