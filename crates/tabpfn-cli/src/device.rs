@@ -11,17 +11,24 @@ pub fn parse(name: &str) -> Result<Device> {
     Ok(tabpfn_model::device::by_name(name)?)
 }
 
-/// `--kernels`: auto (the CPU kernels on cpu, the custom CubeCL kernels on wgpu / cuda) or
-/// stock (Burn's own ops, the reference both are tested against).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Debug)]
 pub enum KernelsArg {
     Auto,
     Stock,
 }
 
-impl From<KernelsArg> for Kernels {
-    fn from(k: KernelsArg) -> Self {
-        match k {
+/// The `--kernels` flag, shared by `predict` and `forward`.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct KernelsArgs {
+    /// Layer-stack implementation: auto (the CPU kernels on cpu, the custom CubeCL kernels
+    /// on wgpu / cuda) or stock (Burn's own ops, the reference both are tested against).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kernels: KernelsArg,
+}
+
+impl KernelsArgs {
+    pub fn kernels(&self) -> Kernels {
+        match self.kernels {
             KernelsArg::Auto => Kernels::Auto,
             KernelsArg::Stock => Kernels::Stock,
         }

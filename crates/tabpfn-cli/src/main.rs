@@ -93,10 +93,8 @@ struct ForwardArgs {
     /// Run the forward pass this many times (the wall times go to stderr).
     #[arg(long, default_value_t = 1)]
     repeat: usize,
-    /// Layer-stack implementation: auto (the CPU kernels on cpu, the custom CubeCL kernels
-    /// on wgpu / cuda) or stock (Burn's own ops, the reference both are tested against).
-    #[arg(long, value_enum, default_value = "auto")]
-    kernels: device::KernelsArg,
+    #[command(flatten)]
+    kernels: device::KernelsArgs,
     #[command(flatten)]
     reference: device::ReferenceArgs,
 }
@@ -173,7 +171,7 @@ fn forward(args: ForwardArgs) -> Result<()> {
     let net = PerFeatureTransformer::load(&model, &device)
         .with_context(|| format!("loading {}", model.display()))?
         .with_torch_rng(reference.torch_rng())
-        .with_kernels(kernels.into());
+        .with_kernels(kernels.kernels());
     let opts = ForwardOptions {
         remove_outliers_std,
         query_chunk: None,

@@ -108,10 +108,8 @@ pub struct PredictArgs {
     /// Compute device: cpu, wgpu or cuda (the latter two need the cargo feature).
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Layer-stack implementation: auto (the CPU kernels on cpu, the custom CubeCL kernels
-    /// on wgpu / cuda) or stock (Burn's own ops, the reference both are tested against).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub kernels: crate::device::KernelsArg,
+    #[command(flatten)]
+    pub kernels: crate::device::KernelsArgs,
     #[command(flatten)]
     pub reference: crate::device::ReferenceArgs,
     /// Lift the 500-feature and 10 000-row limits TabPFN v2 was pretrained within.
@@ -558,7 +556,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     let model = Arc::new(
         model
             .with_torch_rng(a.reference.torch_rng())
-            .with_kernels(a.kernels.into()),
+            .with_kernels(a.kernels.kernels()),
     );
     let task = model.task();
     if let Some(t) = a.task {

@@ -462,13 +462,15 @@ fn help_of_every_subcommand() {
 
 /// Streaming the test file in small chunks gives the same predictions as one chunk (to
 /// float noise: the network sees differently shaped batches), in every format.
+/// Every number in a CSV, JSON or JSON-lines output (ids and labels are not numbers).
+fn numbers(text: &str) -> Vec<f64> {
+    text.split([',', '\n', ':', '}', ']'])
+        .filter_map(|t| t.trim().parse::<f64>().ok())
+        .collect()
+}
+
 #[test]
 fn small_batches_stream_the_same_predictions() {
-    let numbers = |text: &str| -> Vec<f64> {
-        text.split([',', '\n', ':', '}', ']'])
-            .filter_map(|t| t.trim().parse::<f64>().ok())
-            .collect()
-    };
     for format in ["csv", "json", "jsonl"] {
         let run = |batch: &str| {
             let out = iris(&clf_model())
@@ -513,17 +515,7 @@ fn stock_and_auto_kernels_predict_the_same() {
             .get_output()
             .stdout
             .clone();
-        String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .flat_map(|r| {
-                r.split(',')
-                    .skip(2)
-                    .map(|v| v.parse::<f64>().unwrap())
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        numbers(&String::from_utf8(out).unwrap())
     };
     let (auto, stock) = (probabilities("auto"), probabilities("stock"));
     assert_eq!(auto.len(), 45 * 3);
