@@ -50,6 +50,9 @@ fuzz_target!(|data: &[u8]| {
             FittedEstimator::Regressor(f) => {
                 let _ = f.predict_full(&x, &[0.5]);
             }
+            FittedEstimator::ManyClass(f) => {
+                let _ = f.predict_proba(&x);
+            }
         }
     }
 });

@@ -39,6 +39,15 @@ impl Raw {
         }
     }
 
+    /// Opaque bytes, a 1-d uint8 tensor (a nested file).
+    pub(crate) fn u8(bytes: &[u8]) -> Self {
+        Self {
+            shape: vec![bytes.len()],
+            bytes: bytes.to_vec(),
+            dtype: Dtype::U8,
+        }
+    }
+
     /// A copy of a tensor read from a file.
     pub(crate) fn from_view(t: &safetensors::tensor::TensorView<'_>) -> Self {
         Self {

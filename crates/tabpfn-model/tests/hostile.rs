@@ -362,3 +362,62 @@ fn a_fit_loaded_with_other_weights_of_the_same_shape_is_refused() {
     let e = load_err(TrainCache::load(&cpath, &b));
     assert!(e.contains("other weights"), "{e}");
 }
+
+#[test]
+fn tampered_many_class_fits_are_refused_naming_the_field() {
+    let (x, _, _) = table();
+    let y = Target::Numeric((0..30).map(|i| (i % 12) as f64).collect());
+    let m = model(Task::Classification);
+    let cfg = EstimatorConfig {
+        n_estimators: 1,
+        ..Default::default()
+    };
+    let fitted = tabpfn_model::pipeline::fit_many_class(
+        m.clone(),
+        &cfg,
+        &tabpfn_model::ManyClassConfig::default(),
+        &x,
+        &y,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fit");
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("codebook row 0", Box::new(|v| v["book"][0][0] = 99.into())),
+        ("alphabet", Box::new(|v| v["alphabet"] = 1.into())),
+        ("alphabet", Box::new(|v| v["alphabet"] = 1_000_000.into())),
+        (
+            "symbols",
+            Box::new(|v| {
+                v["classes"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "codebook rows",
+            Box::new(|v| v["book"] = serde_json::json!([])),
+        ),
+        (
+            "rows.",
+            Box::new(|v| {
+                let extra = v["book"][0].clone();
+                v["book"].as_array_mut().unwrap().push(extra);
+            }),
+        ),
+        ("training table", Box::new(|v| v["x_train"] = Value::Null)),
+        (
+            "tensors the header does not name",
+            Box::new(|v| {
+                v["x_train"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        ("regressor", Box::new(|v| v["task"] = "regressor".into())),
+    ];
+    for (field, edit) in cases {
+        fitted.save(&path).unwrap();
+        tamper(&path, edit);
+        let e = load_err(tabpfn_model::FittedEstimator::load(&path, m.clone()));
+        assert!(e.contains(field), "{field}: {e}");
+        println!("{field}: {e}");
+    }
+}

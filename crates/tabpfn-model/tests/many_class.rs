@@ -10,7 +10,9 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 use ndarray_npy::NpzReader;
 use serde_json::Value;
-use tabpfn_model::pipeline::{fit_many_class, Column, DataFrame, ManyClassConfig, Target};
+use tabpfn_model::pipeline::{
+    fit_many_class, Column, DataFrame, FittedEstimator, ManyClassConfig, Target,
+};
 use tabpfn_model::{EstimatorConfig, PerFeatureTransformer};
 use tabpfn_test_support::max_abs_diff;
 
@@ -106,4 +108,99 @@ fn fifteen_classes_match_the_extension() {
 #[test]
 fn thirty_one_classes_match_the_extension() {
     case("many_class_31");
+}
+
+fn tiny(name: &str) -> Arc<PerFeatureTransformer> {
+    Arc::new(
+        PerFeatureTransformer::load(
+            dir().join(format!("model/{name}.ckpt")),
+            &tabpfn_model::device::from_env().unwrap(),
+        )
+        .unwrap(),
+    )
+}
+
+/// 12 classes on a numeric column with gaps and a text column with missing values.
+fn mixed_table(n: usize) -> (DataFrame, Target) {
+    let x = DataFrame::new(vec![
+        Column::numeric(
+            "a",
+            (0..n)
+                .map(|i| {
+                    if i % 7 == 3 {
+                        f64::NAN
+                    } else {
+                        (i as f64 * 0.37) % 5.0
+                    }
+                })
+                .collect(),
+        ),
+        Column::text(
+            "b",
+            (0..n)
+                .map(|i| (i % 5 != 0).then(|| format!("t{}", i % 3)))
+                .collect(),
+        ),
+    ])
+    .unwrap();
+    (
+        x,
+        Target::Numeric((0..n).map(|i| (i % 12) as f64).collect()),
+    )
+}
+
+/// A many-class fit saves (file and bytes) and loads back to the same predictions, bit for
+/// bit, in both the joint (train rows predicted with the test rows) and the row-independent
+/// mode; a damaged file or the wrong model is a clear error.
+#[test]
+fn a_saved_many_class_fit_predicts_the_same() {
+    let model = tiny("tiny_clf");
+    let (x, y) = mixed_table(60);
+    let dir = tempfile::tempdir().unwrap();
+    for row_independent in [false, true] {
+        let cfg = EstimatorConfig {
+            n_estimators: 2,
+            row_independent,
+            ..Default::default()
+        };
+        let fit = fit_many_class(model.clone(), &cfg, &ManyClassConfig::default(), &x, &y).unwrap();
+        let want = fit.predict_proba(&x).unwrap();
+        let path = dir.path().join("many.fit");
+        fit.save(&path).unwrap();
+        let bytes = fit.to_bytes().unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "save and to_bytes agree"
+        );
+        for back in [
+            FittedEstimator::load(&path, model.clone()).unwrap(),
+            FittedEstimator::from_bytes(&bytes, model.clone()).unwrap(),
+        ] {
+            let FittedEstimator::ManyClass(back) = &back else {
+                panic!("loaded as another kind of fit")
+            };
+            assert_eq!(back.codebook(), fit.codebook());
+            assert_eq!(back.classes(), fit.classes());
+            let got = back.predict_proba(&x).unwrap();
+            let (d, _) = max_abs_diff(&got.data, &want.data).unwrap();
+            assert!(d == 0.0, "row_independent {row_independent}: max |Δ| {d:e}");
+            assert_eq!(
+                back.to_bytes().unwrap(),
+                bytes,
+                "a reload saves the same bytes"
+            );
+        }
+        assert_eq!(
+            FittedEstimator::saved_task(&path).unwrap(),
+            tabpfn_model::Task::Classification
+        );
+        let mut damaged = bytes.clone();
+        let mid = damaged.len() / 2;
+        damaged[mid] ^= 1;
+        let e = FittedEstimator::from_bytes(&damaged, model.clone()).unwrap_err();
+        assert!(e.to_string().contains("integrity check failed"), "{e}");
+        let e = FittedEstimator::from_bytes(&bytes, tiny("tiny_reg")).unwrap_err();
+        assert!(e.to_string().contains("classifier"), "{e}");
+    }
 }

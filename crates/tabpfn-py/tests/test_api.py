@@ -264,10 +264,10 @@ def test_unaligned_float64_buffers_are_read(iris):
     assert np.array_equal(clf.predict_proba(df.to_numpy()), clf.predict_proba(Xt))
 
 
-def test_more_than_ten_classes_use_the_output_code():
+def test_more_than_ten_classes_use_the_output_code(tmp_path):
     """31 classes: tabpfn-extensions' ManyClassClassifier output code, with a warning; the
     probabilities are a distribution over all classes (their parity with the extension is
-    crates/tabpfn-model/tests/many_class.rs)."""
+    crates/tabpfn-model/tests/many_class.rs); pickling and save/load keep them exactly."""
     rng = np.random.default_rng(8)
     y = np.concatenate([np.arange(31), rng.integers(0, 31, 89)])
     X = rng.normal(size=(120, 3)) + y[:, None] * 0.3
@@ -279,5 +279,10 @@ def test_more_than_ten_classes_use_the_output_code():
     with pytest.raises(ValueError, match="many-class"):
         clf.predict_logits(X[:2])
     import pickle
-    with pytest.raises(ValueError, match="cannot be saved"):
-        pickle.dumps(clf)
+    back = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(back.predict_proba(X[:7]), p)
+    assert list(back.classes_) == list(clf.classes_)
+    path = tmp_path / "many.fit"
+    clf.save(path)
+    loaded = TabPFNClassifier.load(path, model_path=CLF)
+    assert np.array_equal(loaded.predict_proba(X[:7]), p)

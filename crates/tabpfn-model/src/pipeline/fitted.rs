@@ -300,7 +300,7 @@ impl<H: Head> Fitted<H> {
         self.to_bytes_named(Path::new("<bytes>"))
     }
 
-    fn to_bytes_named(&self, path: &Path) -> Result<Vec<u8>> {
+    pub(super) fn to_bytes_named(&self, path: &Path) -> Result<Vec<u8>> {
         let e = &self.ensemble;
         let caches: Vec<Option<&TrainCache>> = e.members.iter().map(|m| m.cache.as_ref()).collect();
         persist::to_bytes(
@@ -333,7 +333,7 @@ impl<H: Head> Fitted<H> {
         Self::from_bytes_named(Path::new("<bytes>"), bytes, model)
     }
 
-    fn from_bytes_named(
+    pub(super) fn from_bytes_named(
         path: &Path,
         bytes: &[u8],
         model: Arc<PerFeatureTransformer>,
@@ -483,7 +483,7 @@ impl FittedEstimator {
         match self {
             Self::Classifier(f) => f.save(path),
             Self::Regressor(f) => f.save(path),
-            Self::ManyClass(_) => Err(many_class_not_saved()),
+            Self::ManyClass(f) => f.save(path),
         }
     }
 
@@ -493,14 +493,12 @@ impl FittedEstimator {
         persist::saved_task(path.as_ref())
     }
 
-    /// Loads a saved fit of the task `model` was trained for.
+    /// Loads a saved fit of the task `model` was trained for (a classifier's may be a
+    /// many-class fit).
     pub fn load(path: impl AsRef<Path>, model: Arc<PerFeatureTransformer>) -> Result<Self> {
-        Ok(match model.task() {
-            crate::Task::Classification => {
-                Self::Classifier(super::FittedClassifier::load(path, model)?)
-            }
-            crate::Task::Regression => Self::Regressor(super::FittedRegressor::load(path, model)?),
-        })
+        let path = path.as_ref();
+        let bytes = crate::tensor_file::read(path)?;
+        Self::from_bytes_named(path, &bytes, model)
     }
 
     /// The saved-fit bytes (see [`Fitted::to_bytes`]).
@@ -508,27 +506,33 @@ impl FittedEstimator {
         match self {
             Self::Classifier(f) => f.to_bytes(),
             Self::Regressor(f) => f.to_bytes(),
-            Self::ManyClass(_) => Err(many_class_not_saved()),
+            Self::ManyClass(f) => f.to_bytes(),
         }
     }
 
     /// Loads saved-fit bytes for the task `model` was trained for.
     pub fn from_bytes(bytes: &[u8], model: Arc<PerFeatureTransformer>) -> Result<Self> {
+        Self::from_bytes_named(Path::new("<bytes>"), bytes, model)
+    }
+
+    fn from_bytes_named(
+        path: &Path,
+        bytes: &[u8],
+        model: Arc<PerFeatureTransformer>,
+    ) -> Result<Self> {
         Ok(match model.task() {
             crate::Task::Classification => {
-                Self::Classifier(super::FittedClassifier::from_bytes(bytes, model)?)
+                if persist::saved_task_name(path, bytes)? == persist::MANY_CLASS_TASK {
+                    Self::ManyClass(persist::many_class_from_bytes(path, bytes, model)?)
+                } else {
+                    Self::Classifier(super::FittedClassifier::from_bytes_named(
+                        path, bytes, model,
+                    )?)
+                }
             }
-            crate::Task::Regression => {
-                Self::Regressor(super::FittedRegressor::from_bytes(bytes, model)?)
-            }
+            crate::Task::Regression => Self::Regressor(super::FittedRegressor::from_bytes_named(
+                path, bytes, model,
+            )?),
         })
     }
-}
-
-fn many_class_not_saved() -> crate::ModelError {
-    input_err(
-        "fit",
-        "a fit of more classes than the model's outputs (the many-class output code) \
-         cannot be saved yet; refit it instead",
-    )
 }

@@ -15,6 +15,7 @@
 //! training rows feed the extension's optional row weights; in the default mode they also
 //! take part in the network's statistics), unless the fit is row independent.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::classifier::{FittedClassifier, Probabilities, TabPFNClassifier};
@@ -207,12 +208,12 @@ pub fn decode(
 /// A fitted many-class classifier: the codebook and one fitted ensemble per row.
 #[derive(Debug, Clone)]
 pub struct FittedManyClass {
-    classes: Vec<ClassLabel>,
-    alphabet: usize,
-    book: Vec<Vec<usize>>,
-    rows: Vec<FittedClassifier>,
+    pub(super) classes: Vec<ClassLabel>,
+    pub(super) alphabet: usize,
+    pub(super) book: Vec<Vec<usize>>,
+    pub(super) rows: Vec<FittedClassifier>,
     /// The training table, predicted with the test rows unless the fit is row independent.
-    x_train: Option<DataFrame>,
+    pub(super) x_train: Option<DataFrame>,
 }
 
 /// Fits the output code for a table with more classes than `model` has outputs (or than
@@ -286,6 +287,21 @@ impl FittedManyClass {
                 r.set_target_name(n.clone());
             }
         }
+    }
+
+    /// Saves the fit (the codebook, every row's saved classifier fit and the training
+    /// table) to one safetensors file, atomically; [`FittedEstimator::load`] reads it.
+    ///
+    /// [`FittedEstimator::load`]: super::FittedEstimator::load
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = super::persist::many_class_to_bytes(path, self)?;
+        Ok(tabpfn_weights::files::write_atomic(path, &bytes)?)
+    }
+
+    /// The saved-fit file as bytes (what [`save`](Self::save) writes), e.g. for pickling.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        super::persist::many_class_to_bytes(Path::new("<bytes>"), self)
     }
 
     /// Codebook rows (each a full ensemble fit).
