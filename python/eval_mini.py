@@ -7,10 +7,15 @@ linear models), plus the majority class / training mean. On the first split of e
 all-numeric table the same weights also run in the reference tabpfn 2.2.1, reported as the
 largest |Δ| between the two (a parity check, not a score).
 
-No table here was used to train or to choose a checkpoint: the trainer picks its saved
-checkpoint by loss on a synthetic validation set (python/train_mini.py).
+Two disjoint suites. `report` (the default, the tables in docs/demo-model.md) was never used
+to train or to choose anything. `validation` (`--suite validation`: 6 classification and 9
+regression tables, none of them a report table's target) is where checkpoints are chosen
+between training runs; within a run the trainer keeps the best checkpoint by loss on a
+synthetic validation set (python/train_mini.py). Two validation tables share a source with
+report tables but predict another column: anes96 (party id vs vote) and penguins (sex and
+island vs species and mass).
 
-  python eval_mini.py CLI_BINARY CLASSIFIER.safetensors REGRESSOR.safetensors [--json OUT]
+  python eval_mini.py CLI_BINARY CLASSIFIER.safetensors REGRESSOR.safetensors [--suite S] [--json OUT]
 """
 
 from __future__ import annotations
@@ -118,6 +123,40 @@ REGRESSION = {
 }
 
 
+def _target(df: pd.DataFrame, target: str, drop=()):
+    df = df.dropna(subset=[target])
+    return df.drop(columns=[target, *drop]), df[target]
+
+
+def _barley():
+    from vega_datasets import local_data
+    return _target(local_data.barley(), "yield")
+
+
+# The validation suite: checkpoint choice only, never reported as a score.
+VALIDATION_CLASSIFICATION = {
+    "penguins_sex": lambda: _penguins("sex"),
+    "penguins_island": lambda: _penguins("island"),
+    "anes96_party": lambda: _target(_sm("anes96"), "PID", ["vote", "logpopul"]),
+    "modechoice_choice": lambda: _target(_sm("modechoice"), "choice", ["individual"]),
+    "ccard_ownrent": lambda: _target(_sm("ccard"), "OWNRENT"),
+    "spector_grade": lambda: _target(_sm("spector"), "GRADE"),
+}
+VALIDATION_REGRESSION = {
+    "randhie_visits": lambda: _target(_sm("randhie").sample(n=1000, random_state=0), "mdvis"),
+    "barley_yield": _barley,
+    "macro_realinv": lambda: _target(_sm("macrodata"), "realinv"),
+    "engel_foodexp": lambda: _target(_sm("engel"), "foodexp"),
+    "ccard_avgexp": lambda: _target(_sm("ccard"), "AVGEXP"),
+    "elnino_dec": lambda: _target(_sm("elnino"), "DEC"),
+    "strikes_duration": lambda: _target(_sm("strikes"), "duration"),
+    "scotland_yes": lambda: _target(_sm("scotland"), "YES"),
+    "copper_consumption": lambda: _target(_sm("copper"), "WORLDCONSUMPTION"),
+}
+SUITES = {"report": (CLASSIFICATION, REGRESSION),
+          "validation": (VALIDATION_CLASSIFICATION, VALIDATION_REGRESSION)}
+
+
 def pipeline(x: pd.DataFrame, model, scale: bool):
     text = [c for c in x.columns if x[c].dtype == object]
     num = [c for c in x.columns if c not in text]
@@ -138,14 +177,14 @@ def baselines(task: str):
             "HistGradientBoosting": lambda x: pipeline(x, HistGradientBoostingRegressor(random_state=0), False)}
 
 
-def rust_predict(cli: str, model: Path, task: str, x_tr, y_tr, x_te, tmp: Path) -> np.ndarray:
+def rust_predict(cli: str, model: Path, task: str, x_tr, y_tr, x_te, tmp: Path, extra=()) -> np.ndarray:
     tr = x_tr.copy()
     tr["__target"] = y_tr
     tr.to_csv(tmp / "train.csv", index=False, float_format="%.17g")
     x_te.to_csv(tmp / "test.csv", index=False, float_format="%.17g")
     subprocess.run([cli, "predict", "--model", str(model), "--train", str(tmp / "train.csv"),
                     "--target", "__target", "--test", str(tmp / "test.csv"),
-                    "--output", str(tmp / "pred.csv"), "-q", "--ignore-limits"], check=True)
+                    "--output", str(tmp / "pred.csv"), "-q", "--ignore-limits", *extra], check=True)
     pred = pd.read_csv(tmp / "pred.csv")
     if task == "clf":
         return pred[[f"proba_{c}" for c in range(len(np.unique(y_tr)))]].to_numpy()
@@ -175,7 +214,7 @@ def scores(task: str, y_te, pred, n_classes: int) -> dict:
     return {"R2": r2_score(y_te, pred), "RMSE": mean_squared_error(y_te, pred) ** 0.5}
 
 
-def run_table(name, task, load, cli, model, ref_ckpt, tmp):
+def run_table(name, task, load, cli, model, ref_ckpt, tmp, extra=()):
     x, y = load()
     x = x.reset_index(drop=True)
     for c in x.columns:
@@ -192,7 +231,7 @@ def run_table(name, task, load, cli, model, ref_ckpt, tmp):
             x, y, test_size=0.3, random_state=split, stratify=y if task == "clf" else None)
         if task == "clf" and len(np.unique(y_tr)) < n_classes:
             raise SystemExit(f"{name}: split {split} misses a class")
-        preds = {"tabpfn-mini (Rust)": rust_predict(cli, model, task, x_tr, y_tr.to_numpy(), x_te, tmp)}
+        preds = {"tabpfn-mini (Rust)": rust_predict(cli, model, task, x_tr, y_tr.to_numpy(), x_te, tmp, extra)}
         for m, make in baselines(task).items():
             est = make(x_tr).fit(x_tr, y_tr)
             preds[m] = est.predict_proba(x_te) if task == "clf" else est.predict(x_te)
@@ -221,9 +260,12 @@ def main() -> None:
     ap.add_argument("cli")
     ap.add_argument("classifier", type=Path)
     ap.add_argument("regressor", type=Path)
+    ap.add_argument("--suite", choices=sorted(SUITES), default="report")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--no-reference", action="store_true", help="skip the Python 2.2.1 parity column")
     ap.add_argument("--only", help="comma-separated table names")
+    ap.add_argument("--predict-args", default="", help="extra `tabpfn-cli predict` options, e.g. "
+                    "'--softmax-temperature 0.5' (the reference parity column then does not apply)")
     args = ap.parse_args()
     os.environ["TABPFN_ALLOW_CPU_LARGE_DATASET"] = "1"
     warnings.filterwarnings("ignore")
@@ -231,16 +273,18 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        for task, suite, model in [("clf", CLASSIFICATION, args.classifier), ("reg", REGRESSION, args.regressor)]:
+        clf_suite, reg_suite = SUITES[args.suite]
+        for task, suite, model in [("clf", clf_suite, args.classifier), ("reg", reg_suite, args.regressor)]:
             ref = None if args.no_reference else to_ckpt(model, tmp / f"{task}.ckpt")
             for name, load in suite.items():
                 if only and name not in only:
                     continue
-                results[name] = dict(task=task, **run_table(name, task, load, args.cli, model, ref, tmp))
+                r = run_table(name, task, load, args.cli, model, ref, tmp, args.predict_args.split())
+                results[name] = dict(task=task, **r)
                 print(name, json.dumps(results[name]["mean"]["tabpfn-mini (Rust)"]), flush=True)
+    print_tables(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    print_tables(results)
 
 
 def print_tables(results: dict) -> None:

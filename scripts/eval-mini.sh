@@ -5,7 +5,10 @@
 # HistGradientBoosting and the majority class / training mean, plus Rust-vs-reference parity
 # on the first split of each all-numeric table. Prints the markdown tables; JSON under target/.
 #
-#   scripts/eval-mini.sh [CLASSIFIER REGRESSOR]   (default: the embedded assets)
+#   scripts/eval-mini.sh [CLASSIFIER REGRESSOR [OPTIONS]]   (default: the embedded assets)
+#
+# OPTIONS go to python/eval_mini.py: `--suite validation --no-reference` runs the disjoint
+# tables checkpoints are chosen on instead of the reported ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${TABPFN_VENV:-.venv}
@@ -16,4 +19,4 @@ REG=$(realpath "${2:-$A/tabpfn-mini-regressor.safetensors}")
 cargo build -q --release -p tabpfn-cli
 mkdir -p target/eval-mini
 (cd python && "../$VENV/bin/python" eval_mini.py ../target/release/tabpfn-cli "$CLF" "$REG" \
-  --json ../target/eval-mini/results.json)
+  --json ../target/eval-mini/results.json "${@:3}")
