@@ -384,34 +384,50 @@ fn tampered_many_class_fits_are_refused_naming_the_field() {
     let path = dir.path().join("fit");
     type Edit = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Edit)> = vec![
-        ("codebook row 0", Box::new(|v| v["book"][0][0] = 99.into())),
-        ("alphabet", Box::new(|v| v["alphabet"] = 1.into())),
-        ("alphabet", Box::new(|v| v["alphabet"] = 1_000_000.into())),
+        ("`book`", Box::new(|v| v["book"][0][0] = 99.into())),
+        ("`book`", Box::new(|v| v["book"] = serde_json::json!([]))),
         (
-            "symbols",
+            "rest symbol in every row",
+            Box::new(|v| {
+                for r in v["book"].as_array_mut().unwrap() {
+                    r[0] = 9.into();
+                }
+            }),
+        ),
+        ("`alphabet`", Box::new(|v| v["alphabet"] = 1.into())),
+        ("`alphabet`", Box::new(|v| v["alphabet"] = 1_000_000.into())),
+        (
+            "one per class",
             Box::new(|v| {
                 v["classes"].as_array_mut().unwrap().pop();
             }),
         ),
         (
-            "codebook rows",
-            Box::new(|v| v["book"] = serde_json::json!([])),
+            "`classes`",
+            Box::new(|v| v["classes"].as_array_mut().unwrap().swap(0, 1)),
         ),
         (
-            "rows.",
+            "tensors",
             Box::new(|v| {
                 let extra = v["book"][0].clone();
                 v["book"].as_array_mut().unwrap().push(extra);
             }),
         ),
-        ("training table", Box::new(|v| v["x_train"] = Value::Null)),
+        ("tensors", Box::new(|v| v["x_train"] = Value::Null)),
         (
-            "tensors the header does not name",
+            "tensors",
             Box::new(|v| {
                 v["x_train"].as_array_mut().unwrap().pop();
             }),
         ),
-        ("regressor", Box::new(|v| v["task"] = "regressor".into())),
+        (
+            "`x_train`",
+            Box::new(|v| v["x_train"][0]["name"] = "renamed".into()),
+        ),
+        (
+            "x_train.1: expected a 1-d U8",
+            Box::new(|v| v["x_train"][1]["text"] = true.into()),
+        ),
     ];
     for (field, edit) in cases {
         fitted.save(&path).unwrap();
@@ -420,4 +436,14 @@ fn tampered_many_class_fits_are_refused_naming_the_field() {
         assert!(e.contains(field), "{field}: {e}");
         println!("{field}: {e}");
     }
+    // untouched it loads and predicts the same
+    fitted.save(&path).unwrap();
+    let back = tabpfn_model::FittedEstimator::load(&path, m).unwrap();
+    let tabpfn_model::FittedEstimator::ManyClass(back) = back else {
+        panic!("loaded as another kind of fit")
+    };
+    assert_eq!(
+        back.predict_proba(&x).unwrap(),
+        fitted.predict_proba(&x).unwrap()
+    );
 }

@@ -201,6 +201,6 @@ fn a_saved_many_class_fit_predicts_the_same() {
         let e = FittedEstimator::from_bytes(&damaged, model.clone()).unwrap_err();
         assert!(e.to_string().contains("integrity check failed"), "{e}");
         let e = FittedEstimator::from_bytes(&bytes, tiny("tiny_reg")).unwrap_err();
-        assert!(e.to_string().contains("classifier"), "{e}");
+        assert!(e.to_string().contains("not a regressor"), "{e}");
     }
 }

@@ -522,8 +522,10 @@ impl FittedEstimator {
     ) -> Result<Self> {
         Ok(match model.task() {
             crate::Task::Classification => {
-                if persist::saved_task_name(path, bytes)? == persist::MANY_CLASS_TASK {
-                    Self::ManyClass(persist::many_class_from_bytes(path, bytes, model)?)
+                // anything unreadable falls through to the classifier's own errors
+                let task = persist::saved_task_name(path, bytes);
+                if matches!(&task, Ok(t) if t == super::persist_many_class::TASK) {
+                    Self::ManyClass(super::persist_many_class::from_bytes(path, bytes, model)?)
                 } else {
                     Self::Classifier(super::FittedClassifier::from_bytes_named(
                         path, bytes, model,

@@ -295,13 +295,13 @@ impl FittedManyClass {
     /// [`FittedEstimator::load`]: super::FittedEstimator::load
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let bytes = super::persist::many_class_to_bytes(path, self)?;
+        let bytes = super::persist_many_class::to_bytes(path, self)?;
         Ok(tabpfn_weights::files::write_atomic(path, &bytes)?)
     }
 
     /// The saved-fit file as bytes (what [`save`](Self::save) writes), e.g. for pickling.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        super::persist::many_class_to_bytes(Path::new("<bytes>"), self)
+        super::persist_many_class::to_bytes(Path::new("<bytes>"), self)
     }
 
     /// Codebook rows (each a full ensemble fit).

@@ -36,6 +36,7 @@ pub mod member;
 pub mod mt19937;
 pub mod numpy_rng;
 pub(crate) mod persist;
+mod persist_many_class;
 pub mod polynomial;
 pub mod postprocess;
 pub mod power;

@@ -3,38 +3,33 @@
 //! train-row K/V cache when fitted with `fit_with_cache`, and a JSON header (format, task,
 //! model config, estimator knobs, encoder, the task head's labels or targets, seeds).
 //! Member preprocessing is re-derived on load from the stored table and seeds — it is
-//! deterministic, so the members are the same ones. A many-class fit (the output code)
-//! nests one such file per codebook row, next to the codebook and the training table.
+//! deterministic, so the members are the same ones. Many-class fits nest these files
+//! ([`super::persist_many_class`]).
 //!
 //! Integrity: a SHA-256 over the header and every tensor (name, dtype, shape, bytes) is
 //! stored next to the header and checked before anything else is read, so a modified or
 //! truncated file is an error, never a silently different prediction. Every count in the
 //! header is then checked against the others (see `Fitted::load`).
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
-
 use safetensors::tensor::SafeTensors;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
 use tabpfn_weights::dtype::{decode_f64, Dtype};
 
-use super::classifier::FittedClassifier;
 use super::encode::TableEncoder;
 use super::estimator::EstimatorConfig;
 use super::fitted::Head;
-use super::frame::{ClassLabel, Column, ColumnValues, DataFrame};
-use super::many_class::{FittedManyClass, MAX_CODEBOOK_ROWS};
 use crate::cache::TrainCache;
 use crate::error::{ModelError, Result};
 use crate::tensor_file::{self, Raw};
 use crate::torch_rng::TorchRng;
 use crate::transformer::PerFeatureTransformer;
 
-const FORMAT: &str = "tabpfn-rs.fit.v2";
+pub(super) const FORMAT: &str = "tabpfn-rs.fit.v2";
 const KEY: &str = "tabpfn_fit";
 const HASH_KEY: &str = "tabpfn_fit_sha256";
 
@@ -66,7 +61,7 @@ struct FitHeader<C, H> {
     model_weights_sha256: Option<String>,
 }
 
-fn bad(path: &Path, m: impl std::fmt::Display) -> ModelError {
+pub(super) fn bad(path: &Path, m: impl std::fmt::Display) -> ModelError {
     ModelError::SavedFit(format!("{}: {m}", path.display()))
 }
 
@@ -135,7 +130,7 @@ pub(crate) fn to_bytes<H: Serialize>(
 }
 
 /// The file of header `text` and `tensors`, with the integrity hash over both.
-fn signed(path: &Path, text: String, tensors: &[(String, Raw)]) -> Result<Vec<u8>> {
+pub(super) fn signed(path: &Path, text: String, tensors: &[(String, Raw)]) -> Result<Vec<u8>> {
     let hash = digest(
         &text,
         tensors
@@ -147,7 +142,7 @@ fn signed(path: &Path, text: String, tensors: &[(String, Raw)]) -> Result<Vec<u8
 }
 
 /// The header text and tensors of a saved fit whose integrity hash matches.
-fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(String, SafeTensors<'a>)> {
+pub(super) fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(String, SafeTensors<'a>)> {
     let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a saved fit ({e:?})")))?;
     let meta = meta.metadata().clone().unwrap_or_default();
@@ -230,9 +225,14 @@ pub(crate) fn from_bytes<H: DeserializeOwned>(
         ));
     }
     if field("task") != task {
+        let hint = if field("task") == super::persist_many_class::TASK {
+            " (FittedEstimator::load reads it)"
+        } else {
+            ""
+        };
         return Err(bad(
             path,
-            format!("holds a fitted {}, not a {task}", field("task")),
+            format!("holds a fitted {}, not a {task}{hint}", field("task")),
         ));
     }
     let header: FitHeader<Common, Value> =
@@ -372,239 +372,13 @@ pub fn saved_task(path: &Path) -> Result<crate::Task> {
             Ok(crate::Task::Classification)
         }
         Some(t) if t == <super::regressor::Regression as Head>::TASK => Ok(crate::Task::Regression),
-        Some(MANY_CLASS_TASK) => Ok(crate::Task::Classification),
+        Some(super::persist_many_class::TASK) => Ok(crate::Task::Classification),
         other => Err(bad(
             path,
             format!(
-                "task {other:?}, expected \"classifier\", \"regressor\" or \"{MANY_CLASS_TASK}\""
+                "task {other:?}, expected \"classifier\", \"regressor\" or \"{}\"",
+                super::persist_many_class::TASK
             ),
         )),
     }
-}
-
-/// The `task` of a saved many-class fit ([`super::many_class`]).
-pub(crate) const MANY_CLASS_TASK: &str = "many-class classifier";
-
-/// A saved many-class fit's header. Each codebook row's ensemble is a whole saved
-/// classifier fit, stored as the bytes of tensor `rows.{i}` (so each row carries its own
-/// hash, model and field checks); the training table's numeric columns are the float64
-/// tensors `x_train.{j}`, its text columns are here.
-#[derive(Serialize, Deserialize)]
-struct ManyClassHeader {
-    format: String,
-    task: String,
-    classes: Vec<ClassLabel>,
-    alphabet: usize,
-    book: Vec<Vec<usize>>,
-    /// The training table predicted with the test rows; `None` for a row-independent fit.
-    x_train: Option<Vec<SavedColumn>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SavedColumn {
-    name: String,
-    /// A text column's values; `None` for a numeric column (tensor `x_train.{j}`).
-    text: Option<Vec<Option<String>>>,
-}
-
-/// Serialises a many-class fit (`path` names the result in errors).
-pub(crate) fn many_class_to_bytes(path: &Path, fit: &FittedManyClass) -> Result<Vec<u8>> {
-    let mut tensors = Vec::with_capacity(fit.rows.len());
-    for (i, row) in fit.rows.iter().enumerate() {
-        let bytes = row.to_bytes_named(path)?;
-        tensors.push((format!("rows.{i}"), Raw::u8(&bytes)));
-    }
-    let x_train = fit.x_train.as_ref().map(|x| {
-        x.columns()
-            .iter()
-            .enumerate()
-            .map(|(j, c)| match &c.values {
-                ColumnValues::Numeric(v) => {
-                    tensors.push((format!("x_train.{j}"), Raw::f64(vec![v.len()], v)));
-                    SavedColumn {
-                        name: c.name.clone(),
-                        text: None,
-                    }
-                }
-                ColumnValues::Text(v) => SavedColumn {
-                    name: c.name.clone(),
-                    text: Some(v.clone()),
-                },
-            })
-            .collect()
-    });
-    let header = ManyClassHeader {
-        format: FORMAT.into(),
-        task: MANY_CLASS_TASK.into(),
-        classes: fit.classes.clone(),
-        alphabet: fit.alphabet,
-        book: fit.book.clone(),
-        x_train,
-    };
-    let text = serde_json::to_string(&header).map_err(|e| bad(path, e))?;
-    signed(path, text, &tensors)
-}
-
-/// Parses bytes written by [`many_class_to_bytes`], checking their integrity, every row's
-/// fit against `model`, and the codebook, the rows' labels and the training table against
-/// each other.
-pub(crate) fn many_class_from_bytes(
-    path: &Path,
-    bytes: &[u8],
-    model: Arc<PerFeatureTransformer>,
-) -> Result<FittedManyClass> {
-    let (text, st) = verified(path, bytes)?;
-    let h: ManyClassHeader = serde_json::from_str(&text).map_err(|e| bad(path, e))?;
-    if h.format != FORMAT || h.task != MANY_CLASS_TASK {
-        return Err(bad(
-            path,
-            format!(
-                "format `{}`, task `{}`; expected `{FORMAT}`, `{MANY_CLASS_TASK}`",
-                h.format, h.task
-            ),
-        ));
-    }
-    let n_classes = h.classes.len();
-    let limit = model.config().n_out();
-    if !(2..=limit).contains(&h.alphabet) {
-        return Err(bad(
-            path,
-            format!(
-                "alphabet of {} symbols; the model allows 2 to {limit}",
-                h.alphabet
-            ),
-        ));
-    }
-    if n_classes < 2 || h.book.is_empty() || h.book.len() > MAX_CODEBOOK_ROWS {
-        return Err(bad(
-            path,
-            format!(
-                "{n_classes} classes and {} codebook rows; expected at least 2 classes and 1 \
-                 to {MAX_CODEBOOK_ROWS} rows",
-                h.book.len()
-            ),
-        ));
-    }
-    let mut rows = Vec::with_capacity(h.book.len());
-    for (i, codes) in h.book.iter().enumerate() {
-        if codes.len() != n_classes || codes.iter().any(|&c| c >= h.alphabet) {
-            return Err(bad(
-                path,
-                format!(
-                    "codebook row {i}: expected {n_classes} symbols below {}",
-                    h.alphabet
-                ),
-            ));
-        }
-        let t = st.tensor(&format!("rows.{i}")).map_err(|_| {
-            bad(
-                path,
-                format!(
-                    "no tensor rows.{i}, but the codebook has {} rows",
-                    h.book.len()
-                ),
-            )
-        })?;
-        if t.dtype() != safetensors::Dtype::U8 || t.shape().len() != 1 {
-            return Err(bad(path, format!("rows.{i}: expected a 1-d uint8 tensor")));
-        }
-        let name = format!("{} (codebook row {i})", path.display());
-        let row = FittedClassifier::from_bytes_named(Path::new(&name), t.data(), model.clone())?;
-        // the row's labels are the symbols its codebook row uses, sorted
-        let mut used: Vec<usize> = codes.clone();
-        used.sort_unstable();
-        used.dedup();
-        let want: Vec<ClassLabel> = used
-            .iter()
-            .map(|&c| ClassLabel::Numeric(c as f64))
-            .collect();
-        if row.classes() != want.as_slice() {
-            return Err(bad(
-                path,
-                format!("codebook row {i}: its fit's labels are not the row's symbols {used:?}"),
-            ));
-        }
-        if let Some(first) = rows.first() {
-            let first: &FittedClassifier = first;
-            if row.ensemble().feature_names() != first.ensemble().feature_names()
-                || row.n_train() != first.n_train()
-            {
-                return Err(bad(
-                    path,
-                    format!("codebook row {i}: fitted on another table than row 0"),
-                ));
-            }
-        }
-        rows.push(row);
-    }
-    let first = &rows[0];
-    if first.config().row_independent == h.x_train.is_some() {
-        return Err(bad(
-            path,
-            "the training table must be stored exactly when the fit is not row independent",
-        ));
-    }
-    let numeric = h
-        .x_train
-        .as_ref()
-        .map_or(0, |c| c.iter().filter(|c| c.text.is_none()).count());
-    if st.len() != rows.len() + numeric {
-        return Err(bad(path, "holds tensors the header does not name"));
-    }
-    let x_train = match h.x_train {
-        None => None,
-        Some(cols) => {
-            let n = first.n_train();
-            let mut columns = Vec::with_capacity(cols.len());
-            for (j, c) in cols.into_iter().enumerate() {
-                let values = match c.text {
-                    Some(v) => ColumnValues::Text(v),
-                    None => {
-                        let t = st
-                            .tensor(&format!("x_train.{j}"))
-                            .map_err(|e| bad(path, format!("x_train.{j}: {e:?}")))?;
-                        if t.dtype() != safetensors::Dtype::F64 || t.shape().len() != 1 {
-                            return Err(bad(
-                                path,
-                                format!("x_train.{j}: expected a 1-d float64 tensor"),
-                            ));
-                        }
-                        ColumnValues::Numeric(decode_f64("x_train", Dtype::F64, t.data())?)
-                    }
-                };
-                if values.len() != n {
-                    return Err(bad(
-                        path,
-                        format!(
-                            "training column `{}` has {} rows, the fits {n}",
-                            c.name,
-                            values.len()
-                        ),
-                    ));
-                }
-                columns.push(Column {
-                    name: c.name,
-                    values,
-                });
-            }
-            if columns.len() != first.ensemble().n_features() {
-                return Err(bad(
-                    path,
-                    format!(
-                        "training table of {} columns, the fits {}",
-                        columns.len(),
-                        first.ensemble().n_features()
-                    ),
-                ));
-            }
-            Some(DataFrame::new(columns).map_err(|e| bad(path, e))?)
-        }
-    };
-    Ok(FittedManyClass {
-        classes: h.classes,
-        alphabet: h.alphabet,
-        book: h.book,
-        rows,
-        x_train,
-    })
 }
