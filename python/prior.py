@@ -6,6 +6,13 @@ Two generators of random tables, chosen by `kind`:
   pushed through a random noisy MLP whose activations include step functions (tree-like,
   piecewise-constant relations) — with features and target read off random hidden units;
   classes by random quantile cuts or an argmax, regression targets the unit itself.
+  Pre-activations are z-scored per unit so a unit's signal never drowns in its noise, and
+  a share (`LINEAR_SHARE`) of tables takes its target as a sparse linear function of the
+  observed features (a multinomial-logit world for argmax classes): before these two
+  changes a Random Forest was within 5 points of the majority class on 60 % of the tables,
+  after them on 35-40 % (RF accuracy 0.63 -> 0.73-0.75 on 300-row tables; measured in
+  session 13, docs/demo-model.md). The shipped classifier is trained on this version, the
+  shipped regressor on the one before these two changes (commit 6aa5359).
 * `tabicl`: TabICL's published generator (`tabicl.prior.PriorDataset`, BSD-3, pinned in
   python/requirements-train.txt), `mix_scm` (MLP and tree SCMs). Measured here with its
   default hyper-parameters, most of its tables carry little signal (a Random Forest is at
@@ -29,6 +36,9 @@ import torch
 # roughly flat whether it draws many small tables or a few large ones.
 TOKEN_BUDGET = 40_000
 
+# share of tables whose target is a sparse linear function of their features
+LINEAR_SHARE = 0.4
+
 # z-scored regression targets are clipped to ±LIMIT, the outer bar borders
 LIMIT = 10.0
 
@@ -49,12 +59,17 @@ def _mlp_scm(rng: np.random.Generator, n: int, n_nodes_needed: int) -> np.ndarra
     layers = [h]
     depth = rng.integers(2, 5)
     width = max(n_nodes_needed, int(rng.integers(8, 33)))
-    noise = 10 ** rng.uniform(-2.5, -0.5)
+    noise = 10 ** rng.uniform(-3, -1)
     for _ in range(depth):
         w = rng.normal(size=(h.shape[1], width)) / np.sqrt(h.shape[1])
         w *= rng.random(w.shape) < rng.uniform(0.3, 1.0)  # sparse edges
         act = ACTIVATIONS[rng.integers(len(ACTIVATIONS))]
-        h = act(h @ w + rng.normal(scale=0.5, size=width)) + rng.normal(scale=noise, size=(n, width))
+        # unit-variance pre-activations: with sparse edges a unit's signal could otherwise
+        # shrink below the noise, and most tables carried no learnable signal (measured
+        # before this: a Random Forest within 5 points of the majority class on 60 % of them)
+        z = h @ w
+        z = (z - z.mean(axis=0)) / (z.std(axis=0) + 1e-6)
+        h = act(z + rng.normal(scale=0.5, size=width)) + rng.normal(scale=noise, size=(n, width))
         layers.append(h)
     return np.concatenate(layers[1:], axis=1)
 
@@ -69,13 +84,28 @@ def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
     if rng.random() < 0.3:  # irrelevant features
         k = rng.integers(1, max(2, f // 2 + 1))
         x[:, rng.choice(f, size=min(k, f), replace=False)] = rng.normal(size=(n, min(k, f)))
+    linear = rng.random() < LINEAR_SHARE
+    if linear:
+        # the target a sparse linear function of the observed features: the near-linearly
+        # separable tables (and near-linear regressions) real suites are full of
+        xs = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+        beta = rng.normal(size=f) * (rng.random(f) < rng.uniform(0.3, 1.0))
+        if not beta.any():
+            beta[rng.integers(f)] = 1.0
+        t = xs @ beta
     if n_classes == 0:
         y = t + rng.normal(scale=10 ** rng.uniform(-3, -0.5) * (t.std() + 1e-6), size=n)
     elif rng.random() < 0.5 or n_classes == 2:
         cuts = np.sort(rng.choice(t, size=n_classes - 1, replace=False))
         y = np.searchsorted(cuts, t)
     else:
-        proj = nodes[:, idx[f: f + n_classes]] if nodes.shape[1] >= f + n_classes else rng.normal(size=(n, n_classes))
+        if linear:  # a multinomial-logit world: class scores linear in the features
+            b = rng.normal(size=(f, n_classes)) * (rng.random((f, n_classes)) < 0.7)
+            proj = xs @ b
+        elif nodes.shape[1] >= f + n_classes:
+            proj = nodes[:, idx[f: f + n_classes]]
+        else:
+            proj = rng.normal(size=(n, n_classes))
         y = np.argmax(proj + rng.normal(scale=0.1, size=proj.shape), axis=1)
     if n_classes > 0:
         y = rng.permutation(n_classes)[y]
