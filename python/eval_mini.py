@@ -51,10 +51,14 @@ def _sk(loader):
     return d.data, d.target
 
 
+def _target(df: pd.DataFrame, target: str, drop=()):
+    df = df.dropna(subset=[target])
+    return df.drop(columns=[target, *drop]), df[target]
+
+
 def _penguins(target):
     import palmerpenguins
-    df = palmerpenguins.load_penguins().dropna(subset=[target])
-    return df.drop(columns=[target]), df[target]
+    return _target(palmerpenguins.load_penguins(), target)
 
 
 def _cars(target):
@@ -121,11 +125,6 @@ REGRESSION = {
     "grunfeld_invest": _grunfeld,
     "statecrime_murder": _statecrime,
 }
-
-
-def _target(df: pd.DataFrame, target: str, drop=()):
-    df = df.dropna(subset=[target])
-    return df.drop(columns=[target, *drop]), df[target]
 
 
 def _barley():

@@ -11,13 +11,14 @@
 //! truncated file is an error, never a silently different prediction. Every count in the
 //! header is then checked against the others (see `Fitted::load`).
 
+use std::collections::HashMap;
+use std::path::Path;
+
 use safetensors::tensor::SafeTensors;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::path::Path;
 use tabpfn_weights::dtype::{decode_f64, Dtype};
 
 use super::encode::TableEncoder;
@@ -141,17 +142,23 @@ pub(super) fn signed(path: &Path, text: String, tensors: &[(String, Raw)]) -> Re
     tensor_file::serialize(path, tensors, meta)
 }
 
-/// The header text and tensors of a saved fit whose integrity hash matches.
-pub(super) fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(String, SafeTensors<'a>)> {
+/// The fit's header text and the rest of a saved fit's safetensors metadata.
+fn fit_metadata(path: &Path, bytes: &[u8]) -> Result<(String, HashMap<String, String>)> {
     let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a saved fit ({e:?})")))?;
-    let meta = meta.metadata().clone().unwrap_or_default();
-    let text = meta.get(KEY).ok_or_else(|| {
+    let mut meta = meta.metadata().clone().unwrap_or_default();
+    let text = meta.remove(KEY).ok_or_else(|| {
         bad(
             path,
             format!("no `{KEY}` header; not a file written by --save-fit"),
         )
     })?;
+    Ok((text, meta))
+}
+
+/// The header text and tensors of a saved fit whose integrity hash matches.
+pub(super) fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(String, SafeTensors<'a>)> {
+    let (text, meta) = fit_metadata(path, bytes)?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(path, format!("{e:?}")))?;
     let stored = meta.get(HASH_KEY).ok_or_else(|| {
         bad(
@@ -160,7 +167,7 @@ pub(super) fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(String, Safe
         )
     })?;
     let found = digest(
-        text,
+        &text,
         st.tensors()
             .iter()
             .map(|(n, t)| (n.as_str(), t.dtype(), t.shape(), t.data())),
@@ -171,30 +178,44 @@ pub(super) fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(String, Safe
             "integrity check failed: the file was modified or corrupted after it was saved",
         ));
     }
-    Ok((text.clone(), st))
+    Ok((text, st))
 }
 
 /// The `task` a saved fit's header names, to pick the loader; the loader then checks the
 /// integrity hash over everything, this name included.
 pub(crate) fn saved_task_name(path: &Path, bytes: &[u8]) -> Result<String> {
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(path, format!("not a saved fit ({e:?})")))?;
-    let text = meta
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(KEY))
-        .ok_or_else(|| {
-            bad(
-                path,
-                format!("no `{KEY}` header; not a file written by --save-fit"),
-            )
-        })?;
-    let header: Value = serde_json::from_str(text).map_err(|e| bad(path, e))?;
+    let (text, _) = fit_metadata(path, bytes)?;
+    let header: Value = serde_json::from_str(&text).map_err(|e| bad(path, e))?;
     header
         .get("task")
         .and_then(Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| bad(path, "header has no `task`"))
+}
+
+/// The parsed header `text`, checked to be of this format and of `task` first: another
+/// task's header has other fields, which the typed parse would report less clearly.
+pub(super) fn checked_header(path: &Path, text: &str, task: &str) -> Result<Value> {
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(path, e))?;
+    let field = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("?");
+    if field("format") != FORMAT {
+        return Err(bad(
+            path,
+            format!("format `{}`, expected `{FORMAT}`", field("format")),
+        ));
+    }
+    if field("task") != task {
+        let hint = if field("task") == super::persist_many_class::TASK {
+            " (FittedEstimator::load reads it)"
+        } else {
+            ""
+        };
+        return Err(bad(
+            path,
+            format!("holds a fitted {}, not a {task}{hint}", field("task")),
+        ));
+    }
+    Ok(value)
 }
 
 /// What [`from_bytes`] returns: the states, the encoded train columns and the member caches.
@@ -215,26 +236,7 @@ pub(crate) fn from_bytes<H: DeserializeOwned>(
     model: &PerFeatureTransformer,
 ) -> Result<Loaded<H>> {
     let (text, st) = verified(path, bytes)?;
-    // format and task first: another task's header has other fields
-    let value: Value = serde_json::from_str(&text).map_err(|e| bad(path, e))?;
-    let field = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("?");
-    if field("format") != FORMAT {
-        return Err(bad(
-            path,
-            format!("format `{}`, expected `{FORMAT}`", field("format")),
-        ));
-    }
-    if field("task") != task {
-        let hint = if field("task") == super::persist_many_class::TASK {
-            " (FittedEstimator::load reads it)"
-        } else {
-            ""
-        };
-        return Err(bad(
-            path,
-            format!("holds a fitted {}, not a {task}{hint}", field("task")),
-        ));
-    }
+    let value = checked_header(path, &text, task)?;
     let header: FitHeader<Common, Value> =
         serde_json::from_value(value).map_err(|e| bad(path, e))?;
     let current = serde_json::to_value(model.config()).map_err(|e| bad(path, e))?;
@@ -300,12 +302,7 @@ pub(crate) fn from_bytes<H: DeserializeOwned>(
 /// re-signing a damaged file hides the damage.
 pub(crate) fn resign(path: &Path) -> Result<()> {
     let bytes = tensor_file::read(path)?;
-    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, format!("{e:?}")))?;
-    let mut meta = meta.metadata().clone().unwrap_or_default();
-    let text = meta
-        .get(KEY)
-        .ok_or_else(|| bad(path, format!("no `{KEY}` header")))?
-        .clone();
+    let (text, mut meta) = fit_metadata(path, &bytes)?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(path, format!("{e:?}")))?;
     let tensors: Vec<(String, Raw)> = st
         .tensors()
@@ -319,6 +316,7 @@ pub(crate) fn resign(path: &Path) -> Result<()> {
             .map(|(n, r)| (n.as_str(), r.dtype(), r.shape(), r.bytes())),
     );
     meta.insert(HASH_KEY.to_string(), hash);
+    meta.insert(KEY.to_string(), text);
     tensor_file::write(path, &tensors, meta)
 }
 

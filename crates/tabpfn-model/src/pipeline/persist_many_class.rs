@@ -14,13 +14,12 @@ use std::sync::Arc;
 
 use safetensors::tensor::SafeTensors;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tabpfn_weights::dtype::{decode_f64, Dtype};
 
 use super::classifier::FittedClassifier;
 use super::frame::{ClassLabel, Column, ColumnValues, DataFrame};
 use super::many_class::{FittedManyClass, MAX_CODEBOOK_ROWS};
-use super::persist::{bad, signed, verified, FORMAT};
+use super::persist::{bad, checked_header, signed, verified, FORMAT};
 use crate::error::Result;
 use crate::tensor_file::Raw;
 use crate::transformer::PerFeatureTransformer;
@@ -107,19 +106,7 @@ pub(crate) fn from_bytes(
     model: Arc<PerFeatureTransformer>,
 ) -> Result<FittedManyClass> {
     let (text, st) = verified(path, bytes)?;
-    // format and task first: another task's header has other fields
-    let value: Value = serde_json::from_str(&text).map_err(|e| bad(path, e))?;
-    let field = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("?");
-    if field("format") != FORMAT || field("task") != TASK {
-        return Err(bad(
-            path,
-            format!(
-                "format `{}`, task `{}`; expected `{FORMAT}`, `{TASK}`",
-                field("format"),
-                field("task")
-            ),
-        ));
-    }
+    let value = checked_header(path, &text, TASK)?;
     let h: Header = serde_json::from_value(value).map_err(|e| bad(path, e))?;
     check_codebook(path, &h, model.config().n_out())?;
     // the structure before the costly part (each row re-derives its members)
@@ -134,12 +121,11 @@ pub(crate) fn from_bytes(
             ),
         ));
     }
-    for i in 0..h.book.len() {
-        vector(path, &st, &format!("rows.{i}"), safetensors::Dtype::U8)?;
-    }
+    let row_bytes = (0..h.book.len())
+        .map(|i| vector(path, &st, &format!("rows.{i}"), safetensors::Dtype::U8))
+        .collect::<Result<Vec<_>>>()?;
     let mut rows: Vec<FittedClassifier> = Vec::with_capacity(h.book.len());
-    for (i, codes) in h.book.iter().enumerate() {
-        let data = vector(path, &st, &format!("rows.{i}"), safetensors::Dtype::U8)?;
+    for (i, (codes, data)) in h.book.iter().zip(row_bytes).enumerate() {
         let name = format!("{} (codebook row {i})", path.display());
         let row = FittedClassifier::from_bytes_named(Path::new(&name), data, model.clone())?;
         let mut used = codes.clone();
