@@ -23,6 +23,8 @@ The shipped models (docs/demo-model.md), from python/, `old-clf.ckpt` being issu
       --init old-clf.ckpt --out ../target/mini2/reg.ckpt --state ../target/mini2/reg.state
 
 Running the same command again resumes from --state; `--device cuda` trains on a GPU.
+A regressor keeps the bar borders of the model it warm-starts from (and a resumed run those
+of its state): the decoder's outputs mean those bars, whatever prior the run draws from.
 """
 
 from __future__ import annotations
@@ -71,17 +73,33 @@ def warm_start(model: torch.nn.Module, path: Path) -> int:
     """Copies every tensor of `path` (an official-layout .ckpt, or a shipped .safetensors
     asset, which keeps the same tensor names) whose name and shape match (a classifier's
     encoder and transformer into a regressor); returns how many were copied."""
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        src = load_file(path)
-    else:
-        src = torch.load(path, weights_only=True)["state_dict"]
+    src = _tensors(path)
     own = model.state_dict()
     hits = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
     own.update(hits)
     model.load_state_dict(own)
     return len(hits)
+
+
+def init_borders(path: Path) -> torch.Tensor | None:
+    """The bar borders of a warm-start regressor (`criterion.borders`, [num_buckets + 1]),
+    or None when it has none of that size (a classifier). A warm start keeps them: the
+    decoder's outputs are tied to those bars, and borders re-read off a changed prior would
+    silently move every bar under the trained decoder."""
+    src = _tensors(path)
+    b = src.get("criterion.borders")
+    if b is None or b.shape != (REG["num_buckets"] + 1,):
+        return None
+    return b.to(torch.float32).clone()
+
+
+def _tensors(path: Path) -> dict:
+    """Every tensor of an official-layout .ckpt or a shipped .safetensors asset."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    return torch.load(path, weights_only=True)["state_dict"]
 
 
 def loss_of(task, model, criterion, x, y, n_train):
@@ -132,9 +150,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     prior = TablePrior(args.task, max_rows=args.max_rows, max_features=args.max_features, kind=args.prior)
+    st = torch.load(args.state, weights_only=False, map_location="cpu") if args.state.exists() else None
     borders = None
     if args.task == "reg":
-        borders = prior.regression_borders(REG["num_buckets"], seed=12345)
+        if st is not None and st.get("borders") is not None:
+            borders = st["borders"]
+        elif args.init is not None:
+            borders = init_borders(args.init)
+        if borders is None:
+            borders = prior.regression_borders(REG["num_buckets"], seed=12345)
     config, model, criterion = build(args.task, borders)
     model.to(args.device)
     if borders is not None:
@@ -144,8 +168,7 @@ def main() -> None:
     step, elapsed, best = 0, 0.0, math.inf
     args.state.parent.mkdir(parents=True, exist_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.state.exists():
-        st = torch.load(args.state, weights_only=False, map_location=args.device)
+    if st is not None:
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
@@ -206,7 +229,8 @@ def main() -> None:
             say(f"step {step} t={now / 60:.1f}min train(ema)={ema_loss:.4f} val={v:.4f}{tag}")
             torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                         "step": step, "elapsed": now, "best": best, "np": np.random.get_state(),
-                        "py": random.getstate(), "torch": torch.get_rng_state()}, args.state)
+                        "py": random.getstate(), "torch": torch.get_rng_state(), "borders": borders},
+                       args.state)
     say(f"stop: step {step}, {(elapsed + time.time() - start) / 60:.1f} min trained in all, "
         f"best val {best:.4f}, {torch.get_num_threads()} CPU thread(s)")
 
