@@ -67,17 +67,27 @@ def _mlp_scm(rng: np.random.Generator, n: int, n_nodes_needed: int) -> np.ndarra
     width = max(n_nodes_needed, int(rng.integers(8, 33)))
     noise = 10 ** rng.uniform(-3, -1)
     for _ in range(depth):
-        w = rng.normal(size=(h.shape[1], width)) / np.sqrt(h.shape[1])
-        w *= rng.random(w.shape) < rng.uniform(0.3, 1.0)  # sparse edges
-        act = ACTIVATIONS[rng.integers(len(ACTIVATIONS))]
-        # unit-variance pre-activations: with sparse edges a unit's signal could otherwise
-        # shrink below the noise, and most tables carried no learnable signal (measured
-        # before this: a Random Forest within 5 points of the majority class on 60 % of them)
-        z = h @ w
-        z = (z - z.mean(axis=0)) / (z.std(axis=0) + 1e-6)
-        h = act(z + rng.normal(scale=0.5, size=width)) + rng.normal(scale=noise, size=(n, width))
+        h = _random_layer(rng, h, width, noise)
         layers.append(h)
     return np.concatenate(layers[1:], axis=1)
+
+
+def _random_layer(rng: np.random.Generator, h: np.ndarray, width: int, noise: float) -> np.ndarray:
+    """One noisy layer of a random MLP, h [n, k] -> [n, width]: sparse Gaussian weights, a
+    random activation, Gaussian noise of scale `noise` on every unit."""
+    w = rng.normal(size=(h.shape[1], width)) / np.sqrt(h.shape[1])
+    w *= rng.random(w.shape) < rng.uniform(0.3, 1.0)  # sparse edges
+    act = ACTIVATIONS[rng.integers(len(ACTIVATIONS))]
+    # unit-variance pre-activations: with sparse edges a unit's signal could otherwise
+    # shrink below the noise, and most tables carried no learnable signal (measured
+    # before this: a Random Forest within 5 points of the majority class on 60 % of them)
+    z = _standardise(h @ w)
+    return act(z + rng.normal(scale=0.5, size=width)) + rng.normal(scale=noise, size=(len(h), width))
+
+
+def _standardise(v: np.ndarray) -> np.ndarray:
+    """v [n] or [n, k], each column to mean 0 and standard deviation ~1 (constant columns to 0)."""
+    return (v - v.mean(axis=0)) / (v.std(axis=0) + 1e-6)
 
 
 def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
@@ -96,7 +106,7 @@ def sample_dataset(rng: np.random.Generator, n: int, f: int, n_classes: int):
         # of `observed`): the near-linearly separable tables (and near-linear regressions)
         # real suites are full of. Linear in the features as observed (heavy tails and all)
         # was tried in session 14 and cost the regressor validation R² (docs/demo-model.md).
-        xs = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+        xs = _standardise(x)
         beta = rng.normal(size=f) * (rng.random(f) < rng.uniform(0.3, 1.0))
         if not beta.any():
             beta[rng.integers(f)] = 1.0
@@ -154,24 +164,16 @@ def cluster_classes(rng: np.random.Generator, n: int, f: int, c: int):
     y = rng.choice(c, size=n, p=weights)
     y[rng.permutation(n)[:c]] = np.arange(c)  # every class present
     z = centres[y, rng.integers(modes, size=n)] + rng.normal(size=(n, d)) * rng.uniform(0.3, 1.2)
-    w = rng.normal(size=(d, f)) / np.sqrt(d)
-    w *= rng.random(w.shape) < rng.uniform(0.3, 1.0)
-    h = z @ w
-    h = (h - h.mean(axis=0)) / (h.std(axis=0) + 1e-6)
-    act = ACTIVATIONS[rng.integers(len(ACTIVATIONS))]
-    x = act(h + rng.normal(scale=0.5, size=f)) + rng.normal(scale=10 ** rng.uniform(-3, -1), size=(n, f))
-    return x, y
+    return _random_layer(rng, z, f, 10 ** rng.uniform(-3, -1)), y
 
 
 def regression_target(rng: np.random.Generator, t: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     """A regression target [n] from the latent signal t [n]: real targets are noisy (the
     validation suite's ridge R² is 0.56 on average), with heavy-tailed and input-dependent
-    noise, and often skewed, censored at zero or integer counts. With the near-noiseless
-    targets of before (signal R² above 0.9 on almost every table) the regressor learned to
-    trust its features too much and lost R² on real tables as its synthetic loss fell
-    (session 13, docs/demo-model.md)."""
+    noise, and often skewed, censored at zero or integer counts. Before, the latent signal
+    explained at least 90 % of every target's variance (docs/demo-model.md)."""
     n = len(t)
-    s = (t - t.mean()) / (t.std() + 1e-6)
+    s = _standardise(t)
     # the share of variance the features explain, uniform over the range real tables span
     r2 = rng.uniform(0.3, 1.0)
     u = rng.random()
@@ -182,10 +184,10 @@ def regression_target(rng: np.random.Generator, t: np.ndarray, nodes: np.ndarray
         e /= np.std(np.clip(e, -10, 10)) + 1e-6
     else:  # skewed: centred log-normal
         e = np.exp(rng.uniform(0.3, 1.2) * rng.normal(size=n))
-        e = (e - e.mean()) / (e.std() + 1e-6)
+        e = _standardise(e)
     if rng.random() < 0.4:  # heteroscedastic: the noise scale moves with the signal or a unit
         z = s if rng.random() < 0.5 else nodes[:, rng.integers(nodes.shape[1])]
-        z = (z - z.mean()) / (z.std() + 1e-6)
+        z = _standardise(z)
         e *= np.exp(np.clip(rng.uniform(-1, 1) * z, -3, 3))
         e /= e.std() + 1e-6
     y = np.sqrt(r2) * s + np.sqrt(1 - r2) * e

@@ -69,11 +69,9 @@ def build(task: str, borders: torch.Tensor | None):
     return config, model, criterion
 
 
-def warm_start(model: torch.nn.Module, path: Path) -> int:
-    """Copies every tensor of `path` (an official-layout .ckpt, or a shipped .safetensors
-    asset, which keeps the same tensor names) whose name and shape match (a classifier's
-    encoder and transformer into a regressor); returns how many were copied."""
-    src = _tensors(path)
+def warm_start(model: torch.nn.Module, src: dict) -> int:
+    """Copies every tensor of `src` (from `_tensors`) whose name and shape match (a
+    classifier's encoder and transformer into a regressor); returns how many were copied."""
     own = model.state_dict()
     hits = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
     own.update(hits)
@@ -81,12 +79,11 @@ def warm_start(model: torch.nn.Module, path: Path) -> int:
     return len(hits)
 
 
-def init_borders(path: Path) -> torch.Tensor | None:
-    """The bar borders of a warm-start regressor (`criterion.borders`, [num_buckets + 1]),
-    or None when it has none of that size (a classifier). A warm start keeps them: the
-    decoder's outputs are tied to those bars, and borders re-read off a changed prior would
-    silently move every bar under the trained decoder."""
-    src = _tensors(path)
+def init_borders(src: dict) -> torch.Tensor | None:
+    """The bar borders of a warm-start regressor's tensors (`criterion.borders`,
+    [num_buckets + 1]), or None when it has none of that size (a classifier). A warm start
+    keeps them: the decoder's outputs are tied to those bars, and borders re-read off a
+    changed prior would silently move every bar under the trained decoder."""
     b = src.get("criterion.borders")
     if b is None or b.shape != (REG["num_buckets"] + 1,):
         return None
@@ -94,7 +91,8 @@ def init_borders(path: Path) -> torch.Tensor | None:
 
 
 def _tensors(path: Path) -> dict:
-    """Every tensor of an official-layout .ckpt or a shipped .safetensors asset."""
+    """Every tensor of an official-layout .ckpt or a shipped .safetensors asset (which keeps
+    the same tensor names)."""
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -151,12 +149,13 @@ def main() -> None:
 
     prior = TablePrior(args.task, max_rows=args.max_rows, max_features=args.max_features, kind=args.prior)
     st = torch.load(args.state, weights_only=False, map_location="cpu") if args.state.exists() else None
+    init = _tensors(args.init) if args.init is not None else None
     borders = None
     if args.task == "reg":
         if st is not None and st.get("borders") is not None:
             borders = st["borders"]
-        elif args.init is not None:
-            borders = init_borders(args.init)
+        elif init is not None:
+            borders = init_borders(init)
         if borders is None:
             borders = prior.regression_borders(REG["num_buckets"], seed=12345)
     config, model, criterion = build(args.task, borders)
@@ -181,8 +180,8 @@ def main() -> None:
         np.random.seed(args.seed)
         random.seed(args.seed)
         torch.manual_seed(args.seed)
-        if args.init is not None:
-            n = warm_start(model, args.init)
+        if init is not None:
+            n = warm_start(model, init)
             ema.load_state_dict(model.state_dict())
             print(f"warm start: {n} tensors from {args.init}", flush=True)
     val = prior.validation_set(24, seed=987654)
