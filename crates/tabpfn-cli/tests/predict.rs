@@ -649,9 +649,9 @@ fn builtin_regressor_is_picked_for_numeric_targets() {
     let sst: f64 = y_test.iter().map(|y| (mean - y).powi(2)).sum();
     let r2 = 1.0 - sse / sst;
     println!("tabpfn-mini regressor on held-out diabetes rows: R² {r2:.3} (vs the training mean)");
-    // the shipped regressor is still at the training mean's level (docs/demo-model.md);
-    // the bar catches a broken pipeline (a wrong target scale or sign gives R² ≪ 0)
-    assert!(r2 > -0.05, "built-in regressor R² {r2}");
+    // the shipped regressor scores R² 0.59 here (session 15, docs/demo-model.md); the bar
+    // catches a pipeline that loses the features (R² ≈ 0) or the target's scale or sign (≪ 0)
+    assert!(r2 > 0.3, "built-in regressor R² {r2}");
     // the saved fit says it is a regression: no --model, no --task needed to load it
     cli()
         .arg("predict")

@@ -27,9 +27,9 @@ def test_five_lines_with_the_builtin_model(iris):
 
 def test_builtin_regressor_is_the_default(diabetes):
     """TabPFNRegressor() without model_path runs the built-in regressor (with the notice);
-    on held-out rows of the diabetes example it is no worse than the training mean (the
-    shipped model is still at that level, docs/demo-model.md; a broken target scale or sign
-    would be far below)."""
+    on held-out rows of the diabetes example it clearly beats the training mean (the shipped
+    model scores R² 0.59 here, docs/demo-model.md; a pipeline that lost the features would
+    be near 0, a broken target scale or sign far below)."""
     X, y, _, _ = diabetes
     cut = 250
     with pytest.warns(UserWarning, match="built-in demo model"):
@@ -37,7 +37,7 @@ def test_builtin_regressor_is_the_default(diabetes):
     pred = reg.predict(X[cut:])
     assert pred.shape == (len(X) - cut,) and np.all(np.isfinite(pred))
     r2 = 1 - np.sum((pred - y[cut:]) ** 2) / np.sum((y[:cut].mean() - y[cut:]) ** 2)
-    assert r2 > -0.05, r2
+    assert r2 > 0.3, r2
 
 
 def test_predictions_equal_the_cli_bit_for_bit(iris, tmp_path):
