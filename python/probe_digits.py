@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-from eval_mini import rust_predict, scores
+from eval_mini import CLASSIFICATION, rust_predict, scores
 
 
 def main() -> None:
@@ -33,8 +32,7 @@ def main() -> None:
     ap.add_argument("--predict-args", default="", help="extra `tabpfn-cli predict` options")
     ap.add_argument("--split", type=int, default=0, help="random_state of the split")
     args = ap.parse_args()
-    digits = load_digits(as_frame=True)
-    x, y = digits.data, digits.target
+    x, y = CLASSIFICATION["digits"]()  # the table eval_mini.py reports
     tmp = Path(tempfile.mkdtemp())
 
     def run(label: str, x: pd.DataFrame, y: pd.Series, rows: int | None = None) -> None:
