@@ -17,7 +17,9 @@ Two generators of random tables, chosen by `kind`:
   (`regression_target`: controlled signal share, heavy-tailed, skewed and input-dependent
   noise, skewed, censored and count targets). Session 15 made the cluster share grow with the
   class count and contaminated a few training targets of a share of regression tables
-  (`contaminate`). `python/prior_signal.py` measures the signal.
+  (`contaminate`). Session 16 drew 30 % of the classification steps wide and many-class
+  (`WIDE_SHARE`) and contaminated more regression tables. `python/prior_signal.py`
+  measures the signal.
 * `tabicl`: TabICL's published generator (`tabicl.prior.PriorDataset`, BSD-3, pinned in
   python/requirements-train.txt), `mix_scm` (MLP and tree SCMs). Measured here with its
   default hyper-parameters, most of its tables carry little signal (a Random Forest is at
@@ -50,8 +52,14 @@ LINEAR_SHARE = 0.4
 CLUSTER_SHARE = 0.2
 CLUSTER_SHARE_PER_CLASS = 0.05
 
-# share of regression tables with a few contaminated training targets (`contaminate`)
-CONTAMINATION_SHARE = 0.2
+# share of regression tables with a few contaminated training targets (`contaminate`;
+# session 15 0.2, session 16 0.3)
+CONTAMINATION_SHARE = 0.3
+
+# share of classification steps drawn wide and many-class (`_shape`, session 16): 5-10
+# classes and 24-64 features, the corner where the model still hedges (digits: 10 classes,
+# 64 features); under the plain shape draw alone they are about 12 % of the steps
+WIDE_SHARE = 0.3
 
 # z-scored regression targets are clipped to ±LIMIT, the outer bar borders
 LIMIT = 10.0
@@ -236,11 +244,14 @@ class TablePrior:
                                    max_seq_len=max_rows, min_train_size=0.2, max_train_size=0.9,
                                    prior_type="mix_scm", n_jobs=1)
 
-    def _shape(self) -> tuple[int, int, int]:
+    def _shape(self, wide: bool = False) -> tuple[int, int, int]:
         """Rows log-uniform in [min_rows, max_rows]; features half uniform in 1..12, half
-        log-uniform up to max_features; as many datasets as the token budget allows."""
+        log-uniform up to max_features (`wide`: log-uniform from 24); as many datasets as
+        the token budget allows."""
         n = int(np.exp(np.random.uniform(np.log(self.min_rows), np.log(self.max_rows))))
-        if np.random.random() < 0.5 or self.max_features <= 12:
+        if wide and self.max_features > 24:
+            f = int(round(np.exp(np.random.uniform(np.log(24), np.log(self.max_features)))))
+        elif np.random.random() < 0.5 or self.max_features <= 12:
             f = int(np.random.randint(1, min(12, self.max_features) + 1))
         else:
             f = int(round(np.exp(np.random.uniform(np.log(12), np.log(self.max_features)))))
@@ -248,7 +259,8 @@ class TablePrior:
         return n, f, b
 
     def batch(self, _batch: int | None = None):
-        n, f, b = self._shape()
+        wide = self.task == "clf" and self.kind == "scm" and np.random.random() < WIDE_SHARE
+        n, f, b = self._shape(wide)
         if self.kind == "tabicl":
             p = self.ds.prior
             p.min_seq_len, p.max_seq_len = None, n
@@ -258,7 +270,7 @@ class TablePrior:
             x = x[:, :, : max(1, int(d.max()))].numpy().astype(np.float64)
             y = y.numpy().astype(np.float64)
         else:
-            x, y, n_train = self._scm_batch(n, f, b)
+            x, y, n_train = self._scm_batch(n, f, b, wide)
         for i in range(b):
             if self.kind == "tabicl":
                 x[i] = nuisances(x[i])
@@ -268,10 +280,16 @@ class TablePrior:
         y = torch.tensor(y, dtype=torch.float32).transpose(0, 1).contiguous()
         return x, y, n_train
 
-    def _scm_batch(self, n: int, f: int, b: int):
-        """`b` SCM tables of n rows and f features; classes 2–10 (half of them binary)."""
+    def _scm_batch(self, n: int, f: int, b: int, wide: bool = False):
+        """`b` SCM tables of n rows and f features; classes 2–10 (half of them binary;
+        `wide`: 5–10)."""
         rng = np.random.default_rng(np.random.randint(2**63 - 1))
-        c = 0 if self.task == "reg" else (2 if rng.random() < 0.4 else int(rng.integers(2, 11)))
+        if self.task == "reg":
+            c = 0
+        elif wide:
+            c = int(rng.integers(5, 11))
+        else:
+            c = 2 if rng.random() < 0.4 else int(rng.integers(2, 11))
         n_train = int(rng.integers(max(2 * c, n // 5, 2), max(int(n * 0.9), max(2 * c, n // 5, 2) + 1)))
         n_train = min(n_train, n - 1)
         xs, ys = [], []
