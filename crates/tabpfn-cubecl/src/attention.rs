@@ -26,6 +26,30 @@ const KEY_TILE: usize = 32;
 /// A running maximum below every real score; finite because WGSL rejects `-inf` literals.
 const NEG_BIG: f32 = -3.0e38;
 
+/// Stages `valid` rows of `width` elements, `src[base ..]`, into a `KEY_TILE`-row tile,
+/// zeros past the last valid row: the cube's `QUERY_TILE` units stride through it together,
+/// so neighbouring units read neighbouring elements (coalesced loads). Keys and values are
+/// staged alike.
+#[cube]
+fn stage_tile<F: Float>(
+    src: &Tensor<F>,
+    base: usize,
+    valid: usize,
+    #[comptime] width: usize,
+    tile: &mut Shared<[F]>,
+    unit: usize,
+) {
+    let mut i = unit;
+    while i < KEY_TILE * width {
+        let mut value = F::new(0.0);
+        if i < valid * width {
+            value = src[base + i];
+        }
+        tile[i] = value;
+        i += QUERY_TILE;
+    }
+}
+
 #[cube(launch)]
 fn attention_kernel<F: Float>(
     q: &Tensor<F>,
@@ -78,25 +102,9 @@ fn attention_kernel<F: Float>(
     for t in 0..n_tiles {
         let start = t * KEY_TILE;
         let valid = min(KEY_TILE, n_len - start);
-        // cooperative, coalesced staging of the tile (zeros past the last key)
-        let mut i = unit;
-        while i < KEY_TILE * d_k {
-            let mut value = F::new(0.0);
-            if i < valid * d_k {
-                value = k[k_base + start * d_k + i];
-            }
-            k_tile[i] = value;
-            i += QUERY_TILE;
-        }
-        let mut i = unit;
-        while i < KEY_TILE * d_v {
-            let mut value = F::new(0.0);
-            if i < valid * d_v {
-                value = v[v_base + start * d_v + i];
-            }
-            v_tile[i] = value;
-            i += QUERY_TILE;
-        }
+        let (k_at, v_at) = (k_base + start * d_k, v_base + start * d_v);
+        stage_tile(k, k_at, valid, d_k, &mut k_tile, unit);
+        stage_tile(v, v_at, valid, d_v, &mut v_tile, unit);
         sync_cube();
 
         let mut tile_max = F::new(NEG_BIG);
